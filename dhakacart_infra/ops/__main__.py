@@ -1,0 +1,3 @@
+from dhakacart_infra.ops.cli import main
+
+main()

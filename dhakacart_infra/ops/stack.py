@@ -1,0 +1,87 @@
+"""Identifiers of the deployed stack: from flags, else from `pulumi stack output --json`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import MissingIdentifierError, PulumiCliError
+
+# Stack output name -> the flag that replaces it when the Pulumi CLI is not at hand.
+OUTPUT_FLAGS: dict[str, str] = {
+    "databaseInstanceId": "--db-instance",
+    "snapshotExportBucket": "--bucket",
+    "snapshotExportRoleArn": "--role-arn",
+    "snapshotExportKmsKeyArn": "--kms-key",
+    "region": "--region",
+}
+
+Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
+
+
+def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)  # noqa: S603
+
+
+def read_stack_outputs(
+    stack: str | None, runner: Runner = _run, which: Callable[[str], str | None] = shutil.which
+) -> dict[str, Any]:
+    """The stack's outputs (secrets stay masked: the ops tool never needs them)."""
+    pulumi = which("pulumi")
+    if pulumi is None:
+        raise PulumiCliError(
+            "the Pulumi CLI is not on PATH, so the stack outputs cannot be read; install it "
+            "(https://www.pulumi.com/docs/iac/download-install/) or pass the identifiers as flags: "
+            + ", ".join(sorted(set(OUTPUT_FLAGS.values())))
+        )
+    argv = [pulumi, "stack", "output", "--json"]
+    if stack:
+        argv += ["--stack", stack]
+    result = runner(argv)
+    if result.returncode != 0:
+        raise PulumiCliError(
+            f"`{' '.join(argv[1:])}` failed (exit {result.returncode}): {result.stderr.strip()}; "
+            "select the stack with --stack, log in with `pulumi login`, or pass the identifiers as flags"
+        )
+    try:
+        outputs = json.loads(result.stdout or "{}")
+    except json.JSONDecodeError as exc:
+        raise PulumiCliError(
+            f"`pulumi stack output --json` printed something that is not JSON: {exc}"
+        ) from exc
+    if not isinstance(outputs, dict):
+        raise PulumiCliError("`pulumi stack output --json` did not print a JSON object")
+    return outputs
+
+
+@dataclass
+class StackIdentifiers:
+    """Flags first; the stack outputs are read once, and only when a flag is missing."""
+
+    stack: str | None = None
+    flags: Mapping[str, str | None] = field(default_factory=dict)
+    reader: Callable[[str | None], dict[str, Any]] = read_stack_outputs
+    _outputs: dict[str, Any] | None = None
+
+    def get(self, output: str, *, required: bool = True) -> str | None:
+        value = self.flags.get(output)
+        if value:
+            return value
+        if self._outputs is None:
+            try:
+                self._outputs = self.reader(self.stack)
+            except PulumiCliError:
+                if not required:
+                    return None
+                raise
+        found = self._outputs.get(output)
+        if found in (None, "") and required:
+            flag = OUTPUT_FLAGS.get(output, "a flag")
+            raise MissingIdentifierError(
+                f"the stack has no output {output!r} (is the stack deployed and up to date?); pass {flag}"
+            )
+        return str(found) if found not in (None, "") else None
