@@ -1,0 +1,152 @@
+"""TLS for everything the cluster serves: cert-manager and a Let's Encrypt ClusterIssuer.
+
+cert-manager comes from its official chart through `helm.v3.Release` (which waits until the
+webhook Deployment is ready), and the ClusterIssuer depends on that release, so it is never sent
+to an API server whose cert-manager webhook cannot admit it yet. Challenges are HTTP-01 through
+K3s's bundled Traefik. Dev uses Let's Encrypt's staging server (generous rate limits, untrusted
+certificates); prod uses the production server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .labels import recommended_labels
+
+CERT_MANAGER_CHART = "cert-manager"
+CERT_MANAGER_CHART_VERSION = "v1.21.1"
+CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+
+TRAEFIK_INGRESS_CLASS = "traefik"
+
+STAGING_ISSUER = "letsencrypt-staging"
+PRODUCTION_ISSUER = "letsencrypt-production"
+ACME_SERVERS = {
+    STAGING_ISSUER: "https://acme-staging-v02.api.letsencrypt.org/directory",
+    PRODUCTION_ISSUER: "https://acme-v02.api.letsencrypt.org/directory",
+}
+
+# Small on purpose: cert-manager is idle almost all the time. Memory limits stop a leak from
+# starving the node; no CPU limits, so renewals are never throttled.
+_CONTROLLER_RESOURCES = {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
+_SIDECAR_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}}
+
+
+class TlsConfigError(ValueError):
+    """Configuration the TLS component cannot work with."""
+
+
+@dataclass
+class TlsArgs:
+    acme_email: pulumi.Input[str]
+    """Let's Encrypt sends expiry warnings here (`dhakacart:acmeEmail`)."""
+    production: bool
+    """True: Let's Encrypt production; False: staging (untrusted certificates, high rate limits)."""
+
+
+def cluster_issuer_for(production: bool) -> str:
+    return PRODUCTION_ISSUER if production else STAGING_ISSUER
+
+
+def cert_manager_values() -> dict:
+    """The chart values, as plain data (tests and the offline plan read them from the release)."""
+    return {
+        # The chart's current switch for CRDs (`installCRDs` is deprecated), and keep them when the
+        # release is removed: deleting the CRDs would delete every Certificate in the cluster.
+        "crds": {"enabled": True, "keep": True},
+        # Leader election inside its own namespace rather than kube-system.
+        "global": {"leaderElection": {"namespace": CERT_MANAGER_NAMESPACE}},
+        "resources": _CONTROLLER_RESOURCES,
+        "webhook": {"resources": _SIDECAR_RESOURCES},
+        "cainjector": {"resources": _SIDECAR_RESOURCES},
+        "startupapicheck": {"resources": _SIDECAR_RESOURCES},
+        # Metrics are exposed; the monitoring stack scrapes them with its own ServiceMonitor, so the
+        # shop's TLS never depends on the Prometheus operator's CRDs.
+        "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
+    }
+
+
+class Tls(pulumi.ComponentResource):
+    """cert-manager plus the ClusterIssuer that Ingresses name in `cert-manager.io/cluster-issuer`."""
+
+    cluster_issuer_name: pulumi.Output[str]
+    issuer: k8s.apiextensions.CustomResource
+    release: k8s.helm.v3.Release
+
+    def __init__(self, name: str, args: TlsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dhakacart:k8s:Tls", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        issuer_name = cluster_issuer_for(args.production)
+
+        # cert-manager's chart runs under the `restricted` Pod Security Standard.
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={
+                "name": CERT_MANAGER_NAMESPACE,
+                "labels": {
+                    **recommended_labels("cert-manager", "tls", part_of="dhakacart"),
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                    "pod-security.kubernetes.io/audit": "restricted",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            },
+            opts=child,
+        )
+
+        self.release = k8s.helm.v3.Release(
+            f"{name}-cert-manager",
+            name="cert-manager",
+            chart=CERT_MANAGER_CHART,
+            version=CERT_MANAGER_CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CERT_MANAGER_REPOSITORY),
+            namespace=self.namespace.metadata["name"],
+            create_namespace=False,
+            values=cert_manager_values(),
+            # Wait for every workload (above all the webhook) to be ready before anything that
+            # depends on the release is created; roll back a half-installed release.
+            skip_await=False,
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=600,
+            opts=child,
+        )
+
+        email = pulumi.Output.from_input(args.acme_email).apply(_checked_email)
+        self.issuer = k8s.apiextensions.CustomResource(
+            f"{name}-cluster-issuer",
+            api_version="cert-manager.io/v1",
+            kind="ClusterIssuer",
+            metadata={"name": issuer_name, "labels": recommended_labels("cert-manager", "tls")},
+            spec={
+                "acme": {
+                    "server": ACME_SERVERS[issuer_name],
+                    "email": email,
+                    # The ACME account key cert-manager generates and keeps in this Secret.
+                    "privateKeySecretRef": {"name": f"{issuer_name}-account-key"},
+                    "solvers": [{"http01": {"ingress": {"ingressClassName": TRAEFIK_INGRESS_CLASS}}}],
+                }
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
+        )
+
+        # Derived from the issuer's id, so whoever uses the name also waits for the issuer.
+        self.cluster_issuer_name = self.issuer.id.apply(lambda _: issuer_name)
+        self.register_outputs({
+            "cluster_issuer_name": self.cluster_issuer_name,
+            "cert_manager_version": CERT_MANAGER_CHART_VERSION,
+        })
+
+
+def _checked_email(email: str) -> str:
+    local, _, domain = (email or "").partition("@")
+    if not local or "." not in domain:
+        raise TlsConfigError(
+            f"acmeEmail {email!r} is not an email address: Let's Encrypt needs one for expiry notices. "
+            "Set it with `pulumi config set dhakacart:acmeEmail ops@example.com`."
+        )
+    return email
