@@ -1,0 +1,115 @@
+"""The policy rules judged on the offline plan: what `make plan` prints and fails on.
+
+The same registry the policy pack runs (`dhakacart_infra.policy.rules.POLICIES`), fed the resources
+recorded under mocks: inputs with secrets revealed (the rules must see values to judge them; nothing
+is printed but the rules' messages), `tagsAll` as the mocks recorded it in the resource's state and
+merged with the explicit AWS provider's `defaultTags`, and the stack name of the plan.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from dhakacart_infra.policy.rules import (
+    POLICIES,
+    StackResource,
+    is_taggable,
+    with_provider_default_tags,
+)
+
+from .mocks import RecordedResource, reveal
+from .runner import PlanResult
+
+REPORT_FILE = "policy-report.json"
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    enforcement: str
+    message: str
+    urn: str
+    resource_type: str
+    resource_name: str
+
+
+def _judged_resources(plan: PlanResult) -> list[RecordedResource]:
+    """Resources a policy pack is sent: custom resources, not providers nor component wrappers."""
+    return [r for r in plan.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+
+
+def policy_props(plan: PlanResult, record: RecordedResource) -> dict[str, Any]:
+    """A recorded resource's props as the engine would hand them to the policy pack."""
+    props = reveal(record.inputs)
+    state_tags = record.state.get("tagsAll")
+    if state_tags is not None and "tagsAll" not in props and is_taggable(record.type, props):
+        props["tagsAll"] = reveal(state_tags)
+    provider_props = None
+    if record.provider_urn:
+        provider = next((r for r in plan.resources if r.urn == record.provider_urn), None)
+        provider_props = reveal(provider.inputs) if provider is not None else None
+    return with_provider_default_tags(record.type, props, provider_props)
+
+
+def evaluate(plan: PlanResult) -> list[Violation]:
+    """Every violation of every policy in the plan, resource policies first, in registration order."""
+    records = _judged_resources(plan)
+    props = {r.urn: policy_props(plan, r) for r in records}
+    found: list[Violation] = []
+    for policy in POLICIES:
+        if policy.stack_check is not None:
+            continue
+        for r in records:
+            for message in policy.judge(r.type, props[r.urn], plan.stack):
+                found.append(Violation(policy.name, policy.enforcement, message, r.urn, r.type, r.name))
+    stack_resources = [StackResource(r.type, r.name, r.urn, props[r.urn], r.property_dependencies)
+                       for r in records]
+    by_urn = {r.urn: r for r in records}
+    for policy in POLICIES:
+        if policy.stack_check is None:
+            continue
+        for v in policy.stack_check(stack_resources, plan.stack):
+            subject = by_urn.get(v.urn)
+            found.append(Violation(policy.name, policy.enforcement, v.message, v.urn,
+                                   subject.type if subject else "", subject.name if subject else ""))
+    return found
+
+
+def write_report(plan: PlanResult, violations: list[Violation], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / REPORT_FILE
+    path.write_text(json.dumps({
+        "stack": plan.stack,
+        "policies": [{"name": p.name, "description": p.description, "enforcement": p.enforcement,
+                      "kind": "stack" if p.stack_check else "resource"} for p in POLICIES],
+        "judged_resources": len(_judged_resources(plan)),
+        "violations": [asdict(v) for v in violations],
+    }, indent=2) + "\n")
+    return path
+
+
+def enforce(plan: PlanResult, out_dir: Path, stream: TextIO = sys.stdout) -> list[Violation]:
+    """Judges the plan, writes `policy-report.json` to `out_dir` and prints a summary.
+
+    Raises SystemExit (status 1) when a mandatory policy is violated, so `make plan` fails.
+    """
+    violations = evaluate(plan)
+    path = write_report(plan, violations, out_dir)
+    judged = len(_judged_resources(plan))
+    if not violations:
+        print(f"policies: {len(POLICIES)} policies, {judged} resources, no violations ({path})", file=stream)
+        return violations
+    print(f"policies: {len(violations)} violation(s) of {len(POLICIES)} policies on stack {plan.stack} "
+          f"({path}):", file=stream)
+    for v in violations:
+        subject = f"{v.resource_type} {v.resource_name}" if v.resource_name else "stack"
+        print(f"  [{v.enforcement}] {v.policy}: {subject}: {v.message}", file=stream)
+    mandatory = [v for v in violations if v.enforcement == "mandatory"]
+    if mandatory:
+        raise SystemExit(f"{len(mandatory)} mandatory policy violation(s) on stack {plan.stack}: "
+                         "fix them before `pulumi up` (details above and in " + str(path) + ")")
+    return violations

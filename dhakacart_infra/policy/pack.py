@@ -1,0 +1,113 @@
+"""The rules as `pulumi-policy` policies: what `pulumi preview --policy-pack policies` runs.
+
+Every rule in `rules.POLICIES` becomes one mandatory policy. Resource rules receive the engine's
+props converted to plain data: values unknown during preview become `rules.UNKNOWN` (the rules judge
+what is known and never treat UNKNOWN as compliant where a literal is required), and the explicit
+provider's `defaultTags` are merged into `tagsAll`. The stack name comes from `pulumi.get_stack()`,
+which the policy SDK configures from the engine's PULUMI_STACK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pulumi
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import (
+    UNKNOWN_ARCHIVE_VALUE,
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_ASSET_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+)
+
+from .rules import POLICIES, UNKNOWN, Policy, StackResource, with_provider_default_tags
+
+PACK_NAME = "dhakacart"
+_UNKNOWN_SENTINELS = frozenset({
+    UNKNOWN_ARCHIVE_VALUE, UNKNOWN_ARRAY_VALUE, UNKNOWN_ASSET_VALUE, UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE, UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE,
+})
+
+
+def _target(value: Any) -> Any:
+    """The raw container behind the SDK's unknown-checking proxy (which raises on unknown items)."""
+    try:
+        return value["__target"]
+    except (KeyError, TypeError, IndexError):
+        return value
+
+
+def plain(value: Any) -> Any:
+    """Props as plain dicts and lists, unknown-during-preview values replaced by rules.UNKNOWN."""
+    if isinstance(value, str):
+        return UNKNOWN if value in _UNKNOWN_SENTINELS else value
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in _target(value).items()}
+    if isinstance(value, Sequence):
+        return [plain(v) for v in _target(value)]
+    return value
+
+
+def current_stack() -> str:
+    return pulumi.get_stack()
+
+
+def _resource_validation(policy: Policy, stack: Callable[[], str]):
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if not policy.applies_to(args.resource_type):
+            return
+        provider_props = plain(args.provider.props) if args.provider is not None else None
+        props = with_provider_default_tags(args.resource_type, plain(args.props), provider_props)
+        for message in policy.judge(args.resource_type, props, stack()):
+            report_violation(message, None)
+
+    return validate
+
+
+def _stack_validation(policy: Policy, stack: Callable[[], str]):
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        resources = [
+            StackResource(
+                type=r.resource_type, name=r.name, urn=r.urn,
+                props=with_provider_default_tags(
+                    r.resource_type, plain(r.props),
+                    plain(r.provider.props) if r.provider is not None else None),
+                property_dependencies={k: [d.urn for d in deps]
+                                       for k, deps in r.property_dependencies.items()},
+            )
+            for r in args.resources
+        ]
+        assert policy.stack_check is not None
+        for violation in policy.stack_check(resources, stack()):
+            report_violation(violation.message, violation.urn or None)
+
+    return validate
+
+
+def pulumi_policies(
+    stack: Callable[[], str] = current_stack,
+) -> list[ResourceValidationPolicy | StackValidationPolicy]:
+    """One mandatory pulumi-policy policy per rule in the registry."""
+    built: list[ResourceValidationPolicy | StackValidationPolicy] = []
+    for policy in POLICIES:
+        level = EnforcementLevel.MANDATORY if policy.enforcement == "mandatory" else EnforcementLevel.ADVISORY
+        if policy.stack_check is not None:
+            built.append(StackValidationPolicy(
+                name=policy.name, description=policy.description,
+                validate=_stack_validation(policy, stack), enforcement_level=level))
+        else:
+            built.append(ResourceValidationPolicy(
+                name=policy.name, description=policy.description,
+                validate=_resource_validation(policy, stack), enforcement_level=level))
+    return built
