@@ -1,0 +1,237 @@
+"""Logs: Loki (single binary) and Grafana Alloy shipping every pod's logs to it.
+
+Loki runs as one pod (the chart's SingleBinary mode) with the compactor enforcing retention. In dev
+its chunks and index live on a local-path PersistentVolume; in prod they live in an S3 bucket
+(aws/loki_bucket.py) that Loki reaches with the K3s node's instance role through the instance
+metadata service, so no access key exists anywhere. The pod still keeps a small volume for its
+write-ahead log and the compactor's working directory.
+
+Alloy (Promtail reached end of life in March 2026) runs as a DaemonSet and reads its configuration
+from alloy/config.alloy in this repository.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .monitoring import STORAGE_CLASS, MonitoringConfigError
+
+GRAFANA_REPOSITORY = "https://grafana.github.io/helm-charts"
+LOKI_CHART = "loki"
+LOKI_CHART_VERSION = "6.54.0"
+ALLOY_CHART = "alloy"
+ALLOY_CHART_VERSION = "1.4.0"
+LOKI_RELEASE_NAME = "loki"
+ALLOY_RELEASE_NAME = "alloy"
+
+ALLOY_CONFIG_FILE = Path(__file__).with_name("alloy") / "config.alloy"
+# The schema every stack starts with; a future schema change adds an entry, never edits this one.
+LOKI_SCHEMA_FROM = "2025-01-01"
+
+_RETENTION = re.compile(r"^([1-9][0-9]*)(h|d|w)$")
+_HOURS_PER_UNIT = {"h": 1, "d": 24, "w": 24 * 7}
+
+
+@dataclass
+class LokiS3Storage:
+    bucket_name: pulumi.Input[str]
+    region: pulumi.Input[str]
+
+
+@dataclass
+class LoggingArgs:
+    namespace: pulumi.Input[str]
+    """The monitoring namespace (Monitoring.namespace_name)."""
+    loki_retention: str
+    """How long logs are kept, e.g. "168h" or "7d" (`dhakacart:lokiRetention`)."""
+    loki_storage_gb: int
+    """Loki's volume: all data in dev, write-ahead log and compactor scratch in prod."""
+    s3: LokiS3Storage | None = None
+    """Prod: keep chunks and index in this bucket. None: on the volume."""
+    storage_class: str = STORAGE_CLASS
+    monitoring_crds: pulumi.Resource | None = None
+    """The release that installs the Prometheus operator's CRDs (Loki's and Alloy's charts create
+    ServiceMonitors): Monitoring.release."""
+
+
+def retention_hours(retention: str) -> int:
+    match = _RETENTION.match(retention or "")
+    if not match:
+        raise MonitoringConfigError(
+            f"lokiRetention {retention!r} is not a retention period: use hours, days or weeks such as "
+            "\"168h\", \"7d\" or \"4w\" (`pulumi config set dhakacart:lokiRetention 7d`)."
+        )
+    hours = int(match.group(1)) * _HOURS_PER_UNIT[match.group(2)]
+    if hours < 24:
+        raise MonitoringConfigError(
+            f"lokiRetention {retention!r} is shorter than Loki's 24h index period: use at least \"24h\"."
+        )
+    return hours
+
+
+def retention_days(retention: str) -> int:
+    return math.ceil(retention_hours(retention) / 24)
+
+
+def loki_gateway_url(namespace: str = "monitoring") -> str:
+    """Loki's in-cluster entry point (the chart's nginx gateway), for Grafana and Alloy."""
+    return f"http://{LOKI_RELEASE_NAME}-gateway.{namespace}.svc.cluster.local"
+
+
+def loki_push_url(namespace: str = "monitoring") -> str:
+    return f"{loki_gateway_url(namespace)}/loki/api/v1/push"
+
+
+def alloy_config() -> str:
+    return ALLOY_CONFIG_FILE.read_text()
+
+
+def _resources(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}}
+
+
+def loki_values(args: LoggingArgs) -> dict[str, Any]:
+    hours = retention_hours(args.loki_retention)
+    if not isinstance(args.loki_storage_gb, int) or args.loki_storage_gb < 1:
+        raise MonitoringConfigError(
+            f"lokiStorageGb {args.loki_storage_gb!r} must be a whole number of GiB, at least 1 (e.g. 10)."
+        )
+    store = "s3" if args.s3 else "filesystem"
+    storage: dict[str, Any] = {"type": "filesystem"}
+    if args.s3:
+        storage = {
+            "type": "s3",
+            "bucketNames": {"chunks": args.s3.bucket_name, "ruler": args.s3.bucket_name,
+                            "admin": args.s3.bucket_name},
+            # No keys: the AWS SDK's default chain finds the node's instance role through IMDSv2.
+            "s3": {"region": args.s3.region, "s3ForcePathStyle": False, "insecure": False},
+        }
+    return {
+        "deploymentMode": "SingleBinary",
+        "loki": {
+            "auth_enabled": False,  # one tenant; only in-cluster clients reach the gateway
+            "commonConfig": {"replication_factor": 1},
+            "schemaConfig": {"configs": [{
+                "from": LOKI_SCHEMA_FROM, "store": "tsdb", "object_store": store, "schema": "v13",
+                "index": {"prefix": "loki_index_", "period": "24h"},
+            }]},
+            "storage": storage,
+            "compactor": {
+                "retention_enabled": True,
+                "delete_request_store": store,
+                "compaction_interval": "10m",
+                "retention_delete_delay": "2h",
+            },
+            "limits_config": {
+                "retention_period": f"{hours}h",
+                "reject_old_samples": True,
+                "reject_old_samples_max_age": "168h",
+                "max_query_lookback": f"{hours}h",
+            },
+        },
+        "singleBinary": {
+            "replicas": 1,
+            "persistence": {"enabled": True, "size": f"{args.loki_storage_gb}Gi",
+                            "storageClass": args.storage_class},
+            "resources": _resources("100m", "256Mi", "1Gi"),
+        },
+        # The other modes' targets stay at zero replicas in SingleBinary mode.
+        "read": {"replicas": 0},
+        "write": {"replicas": 0},
+        "backend": {"replicas": 0},
+        # memcached caches need more memory than the node should spend on one user's queries.
+        "chunksCache": {"enabled": False},
+        "resultsCache": {"enabled": False},
+        "gateway": {"enabled": True, "replicas": 1, "resources": _resources("10m", "32Mi", "128Mi")},
+        "lokiCanary": {"enabled": False},
+        "test": {"enabled": False},
+        "monitoring": {"serviceMonitor": {"enabled": True}},
+    }
+
+
+def alloy_values(namespace: pulumi.Input[str]) -> dict[str, Any]:
+    push_url = pulumi.Output.from_input(namespace).apply(loki_push_url)
+    return {
+        "controller": {"type": "daemonset"},
+        "alloy": {
+            "configMap": {"create": True, "content": alloy_config()},
+            "extraEnv": [
+                {"name": "LOKI_PUSH_URL", "value": push_url},
+                {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+            ],
+            # Logs come through the Kubernetes API, so no host paths are mounted and the pod runs
+            # under the restricted Pod Security Standard as the image's unprivileged user.
+            "mounts": {"varlog": False, "dockercontainers": False},
+            "securityContext": {
+                "runAsNonRoot": True, "runAsUser": 473, "runAsGroup": 473,
+                "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "resources": _resources("20m", "96Mi", "384Mi"),
+        },
+        "configReloader": {
+            "securityContext": {
+                "runAsNonRoot": True, "runAsUser": 473, "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
+            },
+        },
+        "serviceMonitor": {"enabled": True},
+    }
+
+
+class Logging(pulumi.ComponentResource):
+    """Loki and Alloy in the monitoring namespace."""
+
+    loki: k8s.helm.v3.Release
+    alloy: k8s.helm.v3.Release
+
+    def __init__(self, name: str, args: LoggingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dhakacart:k8s:Logging", name, None, opts)
+        namespace = pulumi.Output.from_input(args.namespace)
+        crds = [args.monitoring_crds] if args.monitoring_crds is not None else []
+        self.loki = k8s.helm.v3.Release(
+            f"{name}-loki",
+            name=LOKI_RELEASE_NAME,
+            chart=LOKI_CHART,
+            version=LOKI_CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=GRAFANA_REPOSITORY),
+            namespace=namespace,
+            create_namespace=False,
+            values=loki_values(args),
+            skip_await=False,
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=600,
+            max_history=5,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=crds),
+        )
+        # Alloy waits for Loki so its first pushes do not fail; the logs would be retried anyway.
+        self.alloy = k8s.helm.v3.Release(
+            f"{name}-alloy",
+            name=ALLOY_RELEASE_NAME,
+            chart=ALLOY_CHART,
+            version=ALLOY_CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=GRAFANA_REPOSITORY),
+            namespace=namespace,
+            create_namespace=False,
+            values=alloy_values(namespace),
+            skip_await=False,
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=600,
+            max_history=5,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.loki, *crds]),
+        )
+        self.loki_url = namespace.apply(loki_gateway_url)
+        self.register_outputs({
+            "loki_url": self.loki_url,
+            "loki_chart_version": LOKI_CHART_VERSION,
+            "alloy_chart_version": ALLOY_CHART_VERSION,
+        })
