@@ -1,0 +1,171 @@
+"""The policy pack as the Pulumi CLI runs it: `policies/__main__.py` started as its own process,
+judged through the analyzer gRPC protocol the engine speaks (GetAnalyzerInfo, Analyze, AnalyzeStack)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+from dhakacart_infra.policy.rules import POLICIES
+
+REPO = Path(__file__).resolve().parents[2]
+MANDATORY = analyzer_pb2.EnforcementLevel.Value("MANDATORY")
+TAGS = {"project": "dhakacart", "environment": "production", "stack": "prod", "managed-by": "pulumi"}
+PROVIDER_URN = "urn:pulumi:prod::dhakacart::pulumi:providers:aws::aws"
+PROVIDER = {
+    "type": "pulumi:providers:aws",
+    "urn": PROVIDER_URN,
+    "name": "aws",
+    "properties": {"region": "ap-south-1", "defaultTags": '{"tags": ' + str(TAGS).replace("'", '"') + "}"},
+}
+GOOD_RDS = {
+    "engine": "postgres",
+    "storageEncrypted": True,
+    "publiclyAccessible": False,
+    "multiAz": True,
+    "deletionProtection": True,
+    "backupRetentionPeriod": 14,
+    "skipFinalSnapshot": False,
+    "kmsKeyId": UNKNOWN_STRING_VALUE,
+    "tags": {"Name": "db"},
+}
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+    env = {**os.environ, "PULUMI_PROJECT": "dhakacart", "PULUMI_STACK": "prod", "PULUMI_DRY_RUN": "true"}
+    # Like the CLI: the pack's own directory as working directory, nothing of the repo on PYTHONPATH.
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.Popen(
+        [sys.executable, "__main__.py"],
+        cwd=REPO / "policies",
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = proc.stdout.readline().strip()
+        assert port.isdigit(), f"the pack did not start: {port!r} {proc.stderr.read() if proc.poll() else ''}"
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(channel).result(timeout=30)
+        yield analyzer_pb2_grpc.AnalyzerStub(channel)
+        channel.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _struct(props: dict[str, Any]) -> struct_pb2.Struct:
+    s = struct_pb2.Struct()
+    s.update(props)
+    return s
+
+
+def _provider() -> analyzer_pb2.AnalyzerProviderResource:
+    return analyzer_pb2.AnalyzerProviderResource(
+        type=PROVIDER["type"],
+        urn=PROVIDER["urn"],
+        name=PROVIDER["name"],
+        properties=_struct(PROVIDER["properties"]),
+    )
+
+
+def analyze(
+    stub: analyzer_pb2_grpc.AnalyzerStub, type_: str, name: str, props: dict[str, Any]
+) -> dict[str, str]:
+    response = stub.Analyze(
+        analyzer_pb2.AnalyzeRequest(
+            type=type_,
+            name=name,
+            urn=f"urn:pulumi:prod::dhakacart::{type_}::{name}",
+            properties=_struct(props),
+            provider=_provider(),
+        )
+    )
+    return {d.policyName: d.message for d in response.diagnostics if d.enforcementLevel == MANDATORY}
+
+
+def test_pack_serves_every_rule_as_a_mandatory_policy(analyzer) -> None:
+    info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
+    assert info.name == "dhakacart"
+    assert {p.name for p in info.policies} == {p.name for p in POLICIES}
+    assert all(p.enforcementLevel == MANDATORY for p in info.policies)
+
+
+def test_compliant_database_with_provider_default_tags_passes(analyzer) -> None:
+    assert analyze(analyzer, "aws:rds/instance:Instance", "db", GOOD_RDS) == {}
+
+
+def test_production_database_rules_fire_for_the_prod_stack(analyzer) -> None:
+    weak = {**GOOD_RDS, "multiAz": False, "deletionProtection": False, "publiclyAccessible": True}
+    found = analyze(analyzer, "aws:rds/instance:Instance", "db", weak)
+    assert set(found) == {
+        "aws-rds-multi-az-in-production",
+        "aws-rds-deletion-protection-in-production",
+        "aws-rds-not-public",
+    }
+    assert "'prod'" in found["aws-rds-multi-az-in-production"]
+
+
+def test_missing_default_tags_fire_required_tags(analyzer) -> None:
+    response = analyzer.Analyze(
+        analyzer_pb2.AnalyzeRequest(
+            type="aws:ec2/vpc:Vpc",
+            name="main",
+            urn="urn:pulumi:prod::dhakacart::aws:ec2/vpc:Vpc::main",
+            properties=_struct({"cidrBlock": "10.0.0.0/16", "tags": {"Name": "main"}}),
+        )
+    )
+    assert [d.policyName for d in response.diagnostics] == ["aws-required-tags"]
+
+
+def test_unknown_values_during_preview_are_judged_not_crashed(analyzer) -> None:
+    ingress = {
+        "metadata": {"name": "shop", "namespace": "dhakacart"},
+        "spec": {
+            "tls": [{"hosts": [UNKNOWN_STRING_VALUE], "secretName": "shop-tls"}],
+            "rules": [{"host": UNKNOWN_STRING_VALUE}],
+        },
+    }
+    assert analyze(analyzer, "kubernetes:networking.k8s.io/v1:Ingress", "shop", ingress) == {}
+    plain_http = {"metadata": ingress["metadata"], "spec": {"rules": [{"host": UNKNOWN_STRING_VALUE}]}}
+    assert set(analyze(analyzer, "kubernetes:networking.k8s.io/v1:Ingress", "shop", plain_http)) == {
+        "k8s-ingress-tls"
+    }
+
+
+def test_stack_policy_links_flow_log_to_vpc_by_property_dependency(analyzer) -> None:
+    vpc_urn = "urn:pulumi:prod::dhakacart::aws:ec2/vpc:Vpc::main"
+    vpc = analyzer_pb2.AnalyzerResource(
+        type="aws:ec2/vpc:Vpc",
+        name="main",
+        urn=vpc_urn,
+        provider=_provider(),
+        properties=_struct({"cidrBlock": "10.0.0.0/16"}),
+    )
+    flow_log = analyzer_pb2.AnalyzerResource(
+        type="aws:ec2/flowLog:FlowLog",
+        name="main",
+        urn="urn:pulumi:prod::dhakacart::aws:ec2/flowLog:FlowLog::main",
+        provider=_provider(),
+        properties=_struct({"vpcId": UNKNOWN_STRING_VALUE, "trafficType": "ALL"}),
+        propertyDependencies={"vpcId": analyzer_pb2.AnalyzerPropertyDependencies(urns=[vpc_urn])},
+    )
+
+    def stack_violations(resources) -> list[tuple[str, str]]:
+        response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
+        return [(d.policyName, d.urn) for d in response.diagnostics]
+
+    assert stack_violations([vpc]) == [("aws-vpc-flow-logs", vpc_urn)]
+    assert stack_violations([vpc, flow_log]) == []
