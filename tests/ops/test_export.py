@@ -92,7 +92,7 @@ class ScriptedRds:
         self.states = states
         self.polls = 0
 
-    def describe_export_tasks(self, ExportTaskIdentifier: str) -> dict[str, Any]:  # noqa: N803
+    def describe_export_tasks(self, ExportTaskIdentifier: str) -> dict[str, Any]:
         state = self.states[min(self.polls, len(self.states) - 1)]
         self.polls += 1
         return {"ExportTasks": [{"ExportTaskIdentifier": ExportTaskIdentifier, **state}]}

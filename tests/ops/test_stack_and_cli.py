@@ -30,7 +30,7 @@ def test_outputs_are_read_with_the_selected_stack() -> None:
 
 
 def test_a_missing_pulumi_cli_says_which_flags_to_pass() -> None:
-    with pytest.raises(PulumiCliError, match="not on PATH.*--db-instance"):
+    with pytest.raises(PulumiCliError, match=r"not on PATH.*--db-instance"):
         read_stack_outputs(None, which=lambda _: None)
 
 
