@@ -42,31 +42,49 @@ class LokiBucketArgs:
 
 def bucket_access_policy(bucket_arn: str, key_arn: str) -> str:
     """The node role's policy document: this bucket and this key, nothing else."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "LokiListBucket", "Effect": "Allow", "Action": LOKI_BUCKET_ACTIONS,
-             "Resource": bucket_arn},
-            {"Sid": "LokiObjects", "Effect": "Allow", "Action": LOKI_OBJECT_ACTIONS,
-             "Resource": f"{bucket_arn}/*"},
-            {"Sid": "LokiEncryptionKey", "Effect": "Allow", "Action": LOKI_KMS_ACTIONS,
-             "Resource": key_arn},
-        ],
-    })
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "LokiListBucket",
+                    "Effect": "Allow",
+                    "Action": LOKI_BUCKET_ACTIONS,
+                    "Resource": bucket_arn,
+                },
+                {
+                    "Sid": "LokiObjects",
+                    "Effect": "Allow",
+                    "Action": LOKI_OBJECT_ACTIONS,
+                    "Resource": f"{bucket_arn}/*",
+                },
+                {
+                    "Sid": "LokiEncryptionKey",
+                    "Effect": "Allow",
+                    "Action": LOKI_KMS_ACTIONS,
+                    "Resource": key_arn,
+                },
+            ],
+        }
+    )
 
 
 def tls_only_bucket_policy(bucket_arn: str) -> str:
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }],
-    })
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
 
 
 class LokiBucket(pulumi.ComponentResource):
@@ -77,12 +95,12 @@ class LokiBucket(pulumi.ComponentResource):
     kms_key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: LokiBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("dhakacart:aws:LokiBucket", name, None, opts)
         if not isinstance(args.retention_days, int) or args.retention_days < 1:
             raise LokiBucketConfigError(
                 f"retention_days {args.retention_days!r} must be a whole number of days, at least 1 "
                 "(it comes from `dhakacart:lokiRetention`)."
             )
+        super().__init__("dhakacart:aws:LokiBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
@@ -120,13 +138,15 @@ class LokiBucket(pulumi.ComponentResource):
         self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=self.bucket.id,
-            rules=[{
-                "apply_server_side_encryption_by_default": {
-                    "sse_algorithm": "aws:kms",
-                    "kms_master_key_id": self.kms_key.arn,
-                },
-                "bucket_key_enabled": True,
-            }],
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": self.kms_key.arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
             opts=child,
         )
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
@@ -177,8 +197,10 @@ class LokiBucket(pulumi.ComponentResource):
         ).apply(lambda values: values[0])
         self.bucket_arn = self.bucket.arn
         self.kms_key_arn = self.kms_key.arn
-        self.register_outputs({
-            "bucket_name": self.bucket_name,
-            "bucket_arn": self.bucket_arn,
-            "kms_key_arn": self.kms_key_arn,
-        })
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket_name,
+                "bucket_arn": self.bucket_arn,
+                "kms_key_arn": self.kms_key_arn,
+            }
+        )

@@ -124,6 +124,14 @@ class PlanMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str = "ap-south-1") -> None:
         self.region = region
         self._secret_outputs: dict[tuple[str, str], list[str]] = {}
+        # AWS provider URN -> its default_tags, merged into each resource's tagsAll like the engine.
+        self._aws_default_tags: dict[str, dict[str, str]] = {}
+
+    def remember_aws_provider(self, urn: str, inputs: dict[str, Any]) -> None:
+        default_tags = inputs.get("defaultTags") or {}
+        if isinstance(default_tags, str):  # provider inputs arrive JSON-encoded
+            default_tags = json.loads(default_tags)
+        self._aws_default_tags[urn] = dict(default_tags.get("tags") or {})
 
     # The monitor tells us which outputs the SDK declared secret before asking for the state.
     def expect_secret_outputs(self, type_: str, name: str, keys: list[str]) -> None:
@@ -134,6 +142,9 @@ class PlanMocks(pulumi.runtime.Mocks):
         state = dict(inputs)
         resource_id = self._resource_id(args.typ, args.name)
         state.update(self._extra_state(args.typ, args.name, inputs, resource_id))
+        if args.typ.startswith("aws:"):
+            provider_urn = (args.provider or "").rsplit("::", 1)[0]
+            state["tagsAll"] = {**self._aws_default_tags.get(provider_urn, {}), **(inputs.get("tags") or {})}
         for key in self._secret_outputs.pop((args.typ, args.name), []):
             if key in state:
                 state[key] = rpc.wrap_rpc_secret(state[key])
@@ -288,6 +299,8 @@ class RecordingMonitor(MockMonitor):
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
+        if request.type == "pulumi:providers:aws":
+            self.plan_mocks.remember_aws_provider(response.urn, rpc.deserialize_properties(request.object))
         record = RecordedResource(
             urn=response.urn,
             type=request.type,

@@ -1,0 +1,77 @@
+"""DhakaCart's whole platform in one Pulumi graph. This file only composes; each part lives in
+dhakacart_infra/ (see README "Architecture")."""
+
+import pulumi
+
+from dhakacart_infra.aws.cluster import K3sCluster, K3sClusterArgs
+from dhakacart_infra.aws.database import Database, DatabaseArgs
+from dhakacart_infra.aws.network import Network, NetworkArgs
+from dhakacart_infra.config import load_config
+from dhakacart_infra.tags import aws_provider
+
+# Read and validated before any resource is declared: a bad value stops here with a ConfigError.
+config = load_config()
+log_retention_days = 90 if config.is_production else 30
+
+aws = aws_provider(f"{config.name_prefix}-aws", region=config.region, tags=config.tags)
+on_aws = pulumi.ResourceOptions(provider=aws)
+
+network = Network(
+    "network",
+    NetworkArgs(
+        name_prefix=config.name_prefix,
+        vpc_cidr=config.network.vpc_cidr,
+        availability_zone_count=config.network.availability_zone_count,
+        admin_cidrs=list(config.network.admin_cidrs),
+        flow_log_retention_days=log_retention_days,
+    ),
+    opts=on_aws,
+)
+
+# The cluster and the database only share the network: Pulumi creates them in parallel.
+cluster = K3sCluster(
+    "k3s",
+    K3sClusterArgs(
+        name_prefix=config.name_prefix,
+        region=config.region,
+        subnet_id=network.public_subnet_ids.apply(lambda ids: ids[0]),
+        security_group_id=network.cluster_security_group_id,
+        instance_type=config.cluster.instance_type,
+        root_volume_gb=config.cluster.root_volume_gb,
+        k3s_version=config.cluster.k3s_version,
+        termination_protection=config.cluster.termination_protection,
+    ),
+    opts=on_aws,
+)
+
+database = Database(
+    "database",
+    DatabaseArgs(
+        name_prefix=config.name_prefix,
+        subnet_ids=network.private_subnet_ids,
+        security_group_id=network.database_security_group_id,
+        engine_version=config.database.engine_version,
+        parameter_group_family=config.database.parameter_group_family,
+        instance_class=config.database.instance_class,
+        allocated_storage_gb=config.database.allocated_storage_gb,
+        max_allocated_storage_gb=config.database.max_allocated_storage_gb,
+        multi_az=config.database.multi_az,
+        backup_retention_days=config.database.backup_retention_days,
+        deletion_protection=config.database.deletion_protection,
+        final_snapshot=config.database.final_snapshot,
+        db_name=config.database.db_name,
+        username=config.database.username,
+        log_retention_days=log_retention_days,
+    ),
+    opts=on_aws,
+)
+
+pulumi.export("environment", config.environment)
+pulumi.export("region", config.region)
+pulumi.export("vpcId", network.vpc_id)
+pulumi.export("clusterPublicIp", cluster.public_ip)
+pulumi.export("instanceId", cluster.instance_id)
+pulumi.export("ssmStartSessionCommand", cluster.ssm_start_session_command)
+pulumi.export("databaseEndpoint", database.address)
+pulumi.export("databasePort", database.port)
+pulumi.export("kubeconfig", cluster.kubeconfig)

@@ -1,0 +1,206 @@
+"""PostgreSQL on RDS: private, encrypted with its own KMS key, TLS forced, backed up, logs exported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from ..tags import with_name
+from .encryption_key import EncryptionKey
+
+POSTGRES_PORT = 5432
+LOG_EXPORTS = ("postgresql", "upgrade")
+# RDS refuses Performance Insights on the smallest burstable classes.
+NO_PERFORMANCE_INSIGHTS_SIZES = ("micro", "small")
+
+
+def supports_performance_insights(instance_class: str) -> bool:
+    return instance_class.rsplit(".", 1)[-1] not in NO_PERFORMANCE_INSIGHTS_SIZES
+
+
+def connection_url(username: str, password: str, host: str, port: int, db_name: str) -> str:
+    """SQLAlchemy URL for psycopg 3; TLS required (the parameter group refuses anything else)."""
+    return (
+        f"postgresql+psycopg://{quote(username, safe='')}:{quote(password, safe='')}"
+        f"@{host}:{int(port)}/{quote(db_name, safe='')}?sslmode=require"
+    )
+
+
+@dataclass
+class DatabaseArgs:
+    name_prefix: str
+    subnet_ids: pulumi.Input[list[str]]
+    security_group_id: pulumi.Input[str]
+    engine_version: str
+    parameter_group_family: str
+    instance_class: str
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
+    multi_az: bool
+    backup_retention_days: int
+    deletion_protection: bool
+    final_snapshot: bool
+    db_name: str
+    username: str
+    log_retention_days: int
+
+
+class Database(pulumi.ComponentResource):
+    address: pulumi.Output[str]
+    port: pulumi.Output[int]
+    db_name: pulumi.Output[str]
+    username: pulumi.Output[str]
+    password: pulumi.Output[str]  # secret
+    connection_url: pulumi.Output[str]  # secret
+    instance_id: pulumi.Output[str]
+    instance_arn: pulumi.Output[str]
+    identifier: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    subnet_group_name: pulumi.Output[str]
+    parameter_group_name: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dhakacart:aws:Database", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = args.name_prefix
+        identifier = f"{prefix}-postgres"
+        # One customer-managed key for storage, snapshots, Performance Insights and the exported logs.
+        key = EncryptionKey(
+            f"{name}-key",
+            description=f"{prefix}: PostgreSQL storage, backups, Performance Insights and logs",
+            log_group_pattern=f"/aws/rds/instance/{identifier}/*",
+            alias=f"{prefix}-postgres",
+            deletion_window_days=30 if args.final_snapshot else 7,
+            opts=child,
+        )
+
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            name=f"{prefix}-postgres",
+            subnet_ids=args.subnet_ids,
+            description=f"{prefix}: private subnets of the database",
+            tags=with_name(f"{prefix}-postgres"),
+            opts=child,
+        )
+        parameter_group = aws.rds.ParameterGroup(
+            f"{name}-params",
+            name=f"{prefix}-{args.parameter_group_family}",
+            family=args.parameter_group_family,
+            description=f"{prefix}: TLS only, useful logs",
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+                aws.rds.ParameterGroupParameterArgs(name="log_connections", value="1"),
+                aws.rds.ParameterGroupParameterArgs(name="log_disconnections", value="1"),
+                aws.rds.ParameterGroupParameterArgs(name="log_lock_waits", value="1"),
+                aws.rds.ParameterGroupParameterArgs(name="log_min_duration_statement", value="500"),
+                aws.rds.ParameterGroupParameterArgs(name="log_statement", value="ddl"),
+                aws.rds.ParameterGroupParameterArgs(name="log_temp_files", value="10240"),
+            ],
+            tags=with_name(f"{prefix}-postgres"),
+            opts=child,
+        )
+
+        # Created here (not by RDS on first write) so they have a retention and the KMS key.
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-log-{log}",
+                name=f"/aws/rds/instance/{identifier}/{log}",
+                retention_in_days=args.log_retention_days,
+                kms_key_id=key.arn,
+                opts=child,
+            )
+            for log in LOG_EXPORTS
+        ]
+        # URL-safe specials only, and none that RDS forbids in a master password (/ @ " space).
+        password = random.RandomPassword(
+            f"{name}-password",
+            length=32,
+            special=True,
+            override_special="-_~",
+            min_lower=2,
+            min_upper=2,
+            min_numeric=2,
+            opts=child,
+        )
+
+        performance_insights = supports_performance_insights(args.instance_class)
+        instance = aws.rds.Instance(
+            f"{name}-postgres",
+            identifier=identifier,
+            engine="postgres",
+            engine_version=args.engine_version,
+            instance_class=args.instance_class,
+            allocated_storage=args.allocated_storage_gb,
+            max_allocated_storage=args.max_allocated_storage_gb,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=key.arn,
+            db_name=args.db_name,
+            username=args.username,
+            password=password.result,
+            port=POSTGRES_PORT,
+            db_subnet_group_name=subnet_group.name,
+            parameter_group_name=parameter_group.name,
+            vpc_security_group_ids=[args.security_group_id],
+            publicly_accessible=False,
+            multi_az=args.multi_az,
+            backup_retention_period=args.backup_retention_days,
+            backup_window="20:00-21:00",  # 02:00-03:00 in Dhaka, the quietest hour of the shop
+            maintenance_window="sun:21:30-sun:22:30",
+            copy_tags_to_snapshot=True,
+            deletion_protection=args.deletion_protection,
+            skip_final_snapshot=not args.final_snapshot,
+            final_snapshot_identifier=f"{identifier}-final" if args.final_snapshot else None,
+            delete_automated_backups=not args.final_snapshot,
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            performance_insights_enabled=performance_insights,
+            performance_insights_kms_key_id=key.arn if performance_insights else None,
+            performance_insights_retention_period=7 if performance_insights else None,
+            auto_minor_version_upgrade=True,
+            iam_database_authentication_enabled=True,
+            ca_cert_identifier="rds-ca-rsa2048-g1",
+            apply_immediately=not args.final_snapshot,
+            tags=with_name(identifier),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=log_groups, additional_secret_outputs=["password"]
+            ),
+        )
+
+        self.address = instance.address
+        self.port = instance.port
+        self.db_name = pulumi.Output.from_input(args.db_name)
+        self.username = pulumi.Output.from_input(args.username)
+        self.password = pulumi.Output.secret(password.result)
+        self.connection_url = pulumi.Output.secret(
+            pulumi.Output.all(password.result, instance.address, instance.port).apply(
+                lambda v: connection_url(args.username, v[0], v[1], v[2], args.db_name)
+            )
+        )
+        self.instance_id = instance.id
+        self.instance_arn = instance.arn
+        self.identifier = instance.identifier
+        self.security_group_id = pulumi.Output.from_input(args.security_group_id)
+        self.subnet_group_name = subnet_group.name
+        self.parameter_group_name = parameter_group.name
+        self.kms_key_arn = key.arn
+        self.register_outputs(
+            {
+                "address": self.address,
+                "port": self.port,
+                "db_name": self.db_name,
+                "username": self.username,
+                "password": self.password,
+                "connection_url": self.connection_url,
+                "instance_id": self.instance_id,
+                "instance_arn": self.instance_arn,
+                "security_group_id": self.security_group_id,
+                "subnet_group_name": self.subnet_group_name,
+                "parameter_group_name": self.parameter_group_name,
+                "kms_key_arn": self.kms_key_arn,
+            }
+        )

@@ -1,0 +1,36 @@
+"""The one exception type for a stack configuration that cannot be deployed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One bad config value: which key, what it was, why that is wrong, and the command that fixes it."""
+
+    key: str
+    value: object
+    reason: str
+    fix: str
+
+    def __str__(self) -> str:
+        shown = "(not set)" if self.value is None else repr(self.value)
+        return f"{self.key} = {shown}: {self.reason}\n    fix: {self.fix}"
+
+
+class ConfigError(Exception):
+    """Every problem in a stack's configuration, reported together so one edit round fixes them all."""
+
+    def __init__(self, problems: Iterable[ConfigProblem], stack: str = "") -> None:
+        self.problems: tuple[ConfigProblem, ...] = tuple(problems)
+        self.stack = stack
+        where = f" for stack {stack!r}" if stack else ""
+        count = len(self.problems)
+        header = f"{count} configuration problem{'s' if count != 1 else ''}{where}:"
+        super().__init__("\n".join([header, *(f"  - {p}" for p in self.problems)]))
+
+    @property
+    def keys(self) -> list[str]:
+        return [p.key for p in self.problems]
