@@ -18,6 +18,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     EqualTo,
@@ -128,7 +129,7 @@ class CheckoutForm(FlaskForm):
     )
     payment_method = RadioField(
         "Payment method",
-        choices=list(PAYMENT_LABELS.items()),
+        choices=[SelectChoice(value, label) for value, label in PAYMENT_LABELS.items()],
         default="cod",
         validators=[DataRequired("Choose how to pay.")],
     )
