@@ -1,0 +1,138 @@
+"""DhakaCart: the shop's Flask application factory."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .extensions import cors, csrf, db, limiter, migrate
+from .settings import load_settings
+
+MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: larger request bodies are answered 413
+DEFAULT_RATE_LIMIT = "300 per minute"
+AUTH_RATE_LIMIT = "10 per minute"
+
+
+def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    overrides = dict(config_overrides or {})
+
+    # Tests pass settings as overrides; everyone else configures through the environment.
+    environ = overrides.pop("ENVIRON", None)
+    settings = load_settings(environ, app.instance_path)
+    if "DATABASE_URL" in overrides or "SQLALCHEMY_DATABASE_URI" in overrides:
+        url = overrides.pop("DATABASE_URL", None) or overrides.pop("SQLALCHEMY_DATABASE_URI")
+        settings = settings.model_copy(update={"database_url": settings._known_database(url)})
+    if settings.database_url.startswith("sqlite:///") and ":memory:" not in settings.database_url:
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    if settings.database_url.startswith("postgresql"):
+        engine_options.update(pool_size=5, max_overflow=5, pool_recycle=1800,
+                              connect_args={"connect_timeout": 5})
+    app.config.from_mapping(
+        SETTINGS=settings,
+        DHAKACART_ENV=settings.environment,
+        TESTING=settings.environment == "test",
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        SESSION_COOKIE_NAME="dhakacart_session",
+        PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 7,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_STRATEGY="moving-window",
+        RATELIMIT_DEFAULT=DEFAULT_RATE_LIMIT,
+        AUTH_RATE_LIMIT=AUTH_RATE_LIMIT,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(overrides)
+
+    _configure_logging(settings.log_level)
+    if settings.trusted_proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops,
+                                x_proto=settings.trusted_proxy_hops, x_host=settings.trusted_proxy_hops)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    limiter.init_app(app)
+    csrf.init_app(app)
+    if settings.cors_origins:
+        cors.init_app(
+            app,
+            resources={r"/api/*": {"origins": list(settings.cors_origins)}},
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match",
+                           "X-Request-ID"],
+            expose_headers=["ETag", "Retry-After", "X-Request-ID", "Idempotency-Replayed"],
+            supports_credentials=False,
+            max_age=600,
+        )
+
+    from . import models  # noqa: F401  (register the tables with the metadata)
+    from .errors import register_error_handlers
+    from .observability import register_observability
+    from .security import register_security_headers
+
+    register_error_handlers(app)
+    register_observability(app)
+    register_security_headers(app)
+    _register_blueprints(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _migrations_dir() -> Path:
+    return Path(__file__).resolve().parent / "migrations"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .accounts.api import bp as accounts_api
+    from .admin.api import bp as admin_api
+    from .apidocs.views import bp as apidocs
+    from .cart.api import bp as cart_api
+    from .catalog.api import bp as catalog_api
+    from .ops.views import bp as ops
+
+    for blueprint in (catalog_api, accounts_api, cart_api, admin_api):
+        csrf.exempt(blueprint)  # bearer tokens, no cookies: CSRF cannot apply
+        app.register_blueprint(blueprint)
+    from .orders.api import bp as orders_api
+
+    csrf.exempt(orders_api)
+    app.register_blueprint(orders_api)
+    csrf.exempt(apidocs)
+    app.register_blueprint(apidocs)
+    csrf.exempt(ops)
+    limiter.exempt(ops)  # probes and scrapes must never be throttled
+    app.register_blueprint(ops)
+
+    # The storefront pages (server-rendered HTML) live in their own package.
+    # Its package exposes `bp`; until it exists the API and ops endpoints run on their own.
+    if (Path(__file__).resolve().parent / "storefront" / "__init__.py").exists():
+        storefront = importlib.import_module(f"{__name__}.storefront")
+        app.register_blueprint(storefront.bp)
+
+
+def _configure_logging(level: str) -> None:
+    from .observability import JsonFormatter
+
+    root = logging.getLogger()
+    if not any(getattr(h, "_dhakacart", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        handler._dhakacart = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level)

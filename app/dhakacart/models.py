@@ -1,0 +1,156 @@
+"""Database models (SQLAlchemy 2.0). Money is integer paisa; timestamps are timezone-aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+ROLES = ("customer", "admin")
+ORDER_STATUSES = ("pending", "confirmed", "shipped", "delivered", "cancelled")
+PAYMENT_METHODS = ("cod",)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16), default="customer")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (CheckConstraint("role IN ('customer', 'admin')", name="role"),)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    products: Mapped[list[Product]] = relationship(back_populates="category")
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    price_paisa: Mapped[int]
+    stock: Mapped[int] = mapped_column(default=0)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    image_url: Mapped[str] = mapped_column(String(500), default="")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    category: Mapped[Category] = relationship(back_populates="products", lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint("price_paisa >= 0", name="price_not_negative"),
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+        Index("ix_products_active_name", "is_active", "name"),
+    )
+
+
+class CartItem(db.Model):
+    __tablename__ = "cart_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    quantity: Mapped[int]
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    product: Mapped[Product] = relationship(lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "product_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    total_paisa: Mapped[int]
+    payment_method: Mapped[str] = mapped_column(String(16), default="cod")
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    # Hash of the request that created the order: the same key with a different request is refused.
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    shipping_name: Mapped[str] = mapped_column(String(120))
+    shipping_phone: Mapped[str] = mapped_column(String(16))
+    shipping_address: Mapped[str] = mapped_column(String(500))
+    shipping_city: Mapped[str] = mapped_column(String(80))
+    shipping_postal_code: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    items: Mapped[list[OrderItem]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id", lazy="selectin"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "idempotency_key"),
+        CheckConstraint(
+            "status IN ('pending', 'confirmed', 'shipped', 'delivered', 'cancelled')", name="status"
+        ),
+        CheckConstraint("total_paisa >= 0", name="total_not_negative"),
+    )
+
+
+class OrderItem(db.Model):
+    __tablename__ = "order_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    # Snapshots: the order keeps what the customer saw even if the product changes later.
+    product_name: Mapped[str] = mapped_column(String(200))
+    product_slug: Mapped[str] = mapped_column(String(120))
+    unit_price_paisa: Mapped[int]
+    quantity: Mapped[int]
+
+    order: Mapped[Order] = relationship(back_populates="items")
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    @property
+    def line_total_paisa(self) -> int:
+        return self.unit_price_paisa * self.quantity
+
+
+class RefreshToken(db.Model):
+    """One issued refresh token. Rotation marks it used; reusing a used one revokes its family."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    jti: Mapped[str] = mapped_column(String(64), unique=True)
+    family: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
