@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as certManager from "@kubernetes-models/cert-manager";
 import * as prometheusOperator from "@kubernetes-models/prometheus-operator";
+import * as traefik from "@kubernetes-models/traefik";
 import yaml from "js-yaml";
 
 // API groups served by Kubernetes itself (no CRD): not this tool's job.
@@ -42,7 +43,7 @@ function main(argv) {
     console.error(`usage: node validate.mjs <directory of YAML manifests> (got ${JSON.stringify(dir)})`);
     return 2;
   }
-  const models = collectModels({ certManager, prometheusOperator }, new Map());
+  const models = collectModels({ certManager, prometheusOperator, traefik }, new Map());
   const files = yamlFiles(dir);
   if (files.length === 0) {
     console.error(`no .yaml/.yml files under ${dir}: nothing was validated`);
