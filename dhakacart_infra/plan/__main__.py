@@ -1,0 +1,126 @@
+"""`python -m dhakacart_infra.plan --stack dev [--out build/plan]`: what `pulumi up` would create.
+
+Runs the program under the shared mocks with `Pulumi.<stack>.yaml` (no AWS account, no Pulumi
+CLI), prints the resource tree (type, name, under its parent) and the stack outputs with secrets
+masked, and writes the artifacts under `<out>/<stack>/`. Each further artifact is one call in
+`main` below. Exit codes: 0 planned, 2 unknown stack or invalid configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import ConfigError
+from .mocks import mask_secrets, to_json
+from .runner import REPO_ROOT, PlanResult, StackFileError, run_program
+from .tree import resource_tree, type_counts
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m dhakacart_infra.plan", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--stack", default="dev", help="stack file to plan: Pulumi.<stack>.yaml (default dev)"
+    )
+    parser.add_argument(
+        "--out",
+        default=str(REPO_ROOT / "build" / "plan"),
+        help="artifact directory; files go to <out>/<stack>/ (default build/plan)",
+    )
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="try a config value without editing the stack file (repeatable), e.g. --config dbMultiAz=false",
+    )
+    args = parser.parse_args(argv)
+    args.overrides = {}
+    for item in args.config:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--config expects KEY=VALUE, got {item!r}")
+        args.overrides[key] = value
+    return args
+
+
+def print_tree(plan: PlanResult) -> None:
+    print(
+        f"Resources ({sum(1 for r in plan.resources if r.custom)} to create, "
+        f"{sum(1 for r in plan.resources if not r.custom)} components):"
+    )
+    print("\n".join(resource_tree(plan.resources, f"pulumi:pulumi:Stack  {plan.project}-{plan.stack}")))
+
+
+def print_outputs(plan: PlanResult) -> None:
+    print("\nOutputs (secrets masked):")
+    width = max((len(k) for k in plan.outputs), default=0)
+    for key in sorted(plan.outputs):
+        value = mask_secrets(plan.outputs[key])
+        shown = value if isinstance(value, str) else json.dumps(value)
+        print(f"  {key.ljust(width)}  {shown}")
+
+
+def write_resources(plan: PlanResult, out_dir: Path) -> Path:
+    """resources.json: every registration (type, name, parent, provider, masked inputs) and the
+    masked outputs, for review and for the later artifacts."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "resources.json"
+    path.write_text(
+        to_json(
+            {
+                "stack": plan.stack,
+                "project": plan.project,
+                "resources": [
+                    {
+                        "type": r.type,
+                        "name": r.name,
+                        "parent": r.parent_name,
+                        "custom": r.custom,
+                        "provider": r.provider_urn.rsplit("::", 1)[-1],
+                        "inputs": r.inputs,
+                    }
+                    for r in plan.resources
+                ],
+                "types": type_counts(plan.resources),
+                "outputs": plan.outputs,
+            }
+        )
+        + "\n"
+    )
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        plan = run_program(args.stack, overrides=args.overrides)
+    except StackFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ConfigError as exc:
+        print(f"error: Pulumi.{args.stack}.yaml cannot be deployed.\n{exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    out_dir = Path(args.out) / args.stack
+
+    print_tree(plan)
+    print_outputs(plan)
+    written = [write_resources(plan, out_dir)]
+    # Later artifacts: one call each, appending what they wrote to `written`.
+
+    print("\nWritten:")
+    for path in written:
+        print(f"  {path}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
