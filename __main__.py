@@ -7,6 +7,9 @@ from dhakacart_infra.aws.cluster import K3sCluster, K3sClusterArgs
 from dhakacart_infra.aws.database import Database, DatabaseArgs
 from dhakacart_infra.aws.network import Network, NetworkArgs
 from dhakacart_infra.config import load_config
+from dhakacart_infra.k8s.hosts import shop_host
+from dhakacart_infra.k8s.storefront import Storefront, StorefrontArgs
+from dhakacart_infra.k8s.tls import Tls, TlsArgs
 from dhakacart_infra.tags import aws_provider
 
 # Read and validated before any resource is declared: a bad value stops here with a ConfigError.
@@ -66,6 +69,32 @@ database = Database(
     opts=on_aws,
 )
 
+# Everything on Kubernetes goes through the cluster's own provider, never an ambient kubeconfig.
+on_k3s = pulumi.ResourceOptions(provider=cluster.provider)
+host = shop_host(config.app.domain_name, cluster.public_ip)
+
+tls = Tls("tls", TlsArgs(acme_email=config.app.acme_email, production=config.is_production), opts=on_k3s)
+
+# The shop waits for the database secret (through the migration Job) and the ClusterIssuer
+# (through its Ingress), not for anything else.
+shop = Storefront(
+    "shop",
+    StorefrontArgs(
+        namespace="dhakacart",
+        image=config.app.app_image,
+        host=host,
+        environment=config.environment,
+        cluster_issuer_name=tls.cluster_issuer_name,
+        issuer=tls.issuer,
+        database_url=database.connection_url,
+        database_cidrs=network.private_subnet_cidrs,
+        database_port=database.port,
+        web=config.app.web,
+        api=config.app.api,
+    ),
+    opts=on_k3s,
+)
+
 pulumi.export("environment", config.environment)
 pulumi.export("region", config.region)
 pulumi.export("vpcId", network.vpc_id)
@@ -75,3 +104,6 @@ pulumi.export("ssmStartSessionCommand", cluster.ssm_start_session_command)
 pulumi.export("databaseEndpoint", database.address)
 pulumi.export("databasePort", database.port)
 pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("storefrontUrl", shop.url)
+pulumi.export("apiUrl", shop.api_url)
+pulumi.export("namespace", shop.namespace_name)
