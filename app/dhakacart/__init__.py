@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,10 @@ AUTH_RATE_LIMIT = "10 per minute"
 
 
 def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # DHAKACART_INSTANCE_PATH (absolute): the container image points it under /tmp, because its
+    # root filesystem is read-only; unset, Flask's default instance folder next to the package.
+    app = Flask(__name__, instance_path=os.environ.get("DHAKACART_INSTANCE_PATH") or None,
+                instance_relative_config=True)
     overrides = dict(config_overrides or {})
 
     # Tests pass settings as overrides; everyone else configures through the environment.
