@@ -5,9 +5,13 @@ import pulumi
 
 from dhakacart_infra.aws.cluster import K3sCluster, K3sClusterArgs
 from dhakacart_infra.aws.database import Database, DatabaseArgs
+from dhakacart_infra.aws.loki_bucket import LokiBucket, LokiBucketArgs
 from dhakacart_infra.aws.network import Network, NetworkArgs
 from dhakacart_infra.config import load_config
-from dhakacart_infra.k8s.hosts import shop_host
+from dhakacart_infra.k8s.hosts import grafana_host, shop_host
+from dhakacart_infra.k8s.logging import Logging, LoggingArgs, LokiS3Storage, loki_gateway_url, retention_days
+from dhakacart_infra.k8s.monitoring import AlertReceivers, Monitoring, MonitoringArgs
+from dhakacart_infra.k8s.shop_observability import ShopObservability, ShopObservabilityArgs
 from dhakacart_infra.k8s.storefront import Storefront, StorefrontArgs
 from dhakacart_infra.k8s.tls import Tls, TlsArgs
 from dhakacart_infra.tags import aws_provider
@@ -95,6 +99,63 @@ shop = Storefront(
     opts=on_k3s,
 )
 
+# Monitoring and logging run beside the shop: they read its metrics and logs, and it never waits
+# for them. Prod keeps Loki's data in S3, reached with the node's instance role (IMDSv2, 2 hops).
+loki_bucket = (
+    LokiBucket(
+        "loki-logs",
+        LokiBucketArgs(
+            name_prefix=f"{config.name_prefix}-loki-",
+            retention_days=retention_days(config.monitoring.loki_retention),
+            instance_role_name=cluster.instance_role_name,
+        ),
+        opts=on_aws,
+    )
+    if config.is_production
+    else None
+)
+
+monitoring = Monitoring(
+    "monitoring",
+    MonitoringArgs(
+        grafana_host=grafana_host(config.app.domain_name, cluster.public_ip),
+        cluster_issuer_name=tls.cluster_issuer_name,
+        prometheus_retention=config.monitoring.prometheus_retention,
+        prometheus_storage_gb=config.monitoring.prometheus_storage_gb,
+        loki_url=loki_gateway_url(),
+        alerting=AlertReceivers(
+            slack_webhook_url=config.alerting.slack_webhook_url,
+            email_to=config.alerting.email_to,
+            smtp_smarthost=config.alerting.smtp_smarthost,
+            smtp_from=config.alerting.smtp_from,
+            smtp_password=config.alerting.smtp_password,
+        ),
+    ),
+    opts=on_k3s,
+)
+
+logs = Logging(
+    "logging",
+    LoggingArgs(
+        namespace=monitoring.namespace_name,
+        loki_retention=config.monitoring.loki_retention,
+        loki_storage_gb=config.monitoring.loki_storage_gb,
+        s3=LokiS3Storage(bucket_name=loki_bucket.bucket_name, region=config.region) if loki_bucket else None,
+        monitoring_crds=monitoring.release,
+    ),
+    opts=on_k3s,
+)
+
+shop_observability = ShopObservability(
+    "shop-observability",
+    ShopObservabilityArgs(
+        shop_namespace=shop.namespace_name,
+        monitoring_namespace=monitoring.namespace_name,
+        monitoring_crds=monitoring.release,
+    ),
+    opts=on_k3s,
+)
+
 pulumi.export("environment", config.environment)
 pulumi.export("region", config.region)
 pulumi.export("vpcId", network.vpc_id)
@@ -107,3 +168,5 @@ pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("storefrontUrl", shop.url)
 pulumi.export("apiUrl", shop.api_url)
 pulumi.export("namespace", shop.namespace_name)
+pulumi.export("grafanaUrl", monitoring.grafana_url)
+pulumi.export("grafanaAdminPasswordCommand", monitoring.grafana_admin_password_command)
