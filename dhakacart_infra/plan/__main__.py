@@ -3,7 +3,8 @@
 Runs the program under the shared mocks with `Pulumi.<stack>.yaml` (no AWS account, no Pulumi
 CLI), prints the resource tree (type, name, under its parent) and the stack outputs with secrets
 masked, and writes the artifacts under `<out>/<stack>/`. Each further artifact is one call in
-`main` below. Exit codes: 0 planned, 2 unknown stack or invalid configuration.
+`main` below. Exit codes: 0 planned, 1 a mandatory policy is violated (see policy_report.py),
+2 unknown stack or invalid configuration.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .mocks import mask_secrets, to_json
+from .policy_report import enforce as enforce_policies
 from .runner import REPO_ROOT, PlanResult, StackFileError, run_program
+from .tfplan import write_tfplan
 from .tree import resource_tree, type_counts
 
 EXIT_OK = 0
@@ -114,11 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_tree(plan)
     print_outputs(plan)
     written = [write_resources(plan, out_dir)]
+    written.append(write_tfplan(plan, out_dir))
     # Later artifacts: one call each, appending what they wrote to `written`.
 
     print("\nWritten:")
     for path in written:
         print(f"  {path}")
+    enforce_policies(plan, out_dir)  # writes policy-report.json; exits 1 on a mandatory violation
     return EXIT_OK
 
 

@@ -158,14 +158,19 @@ def _effective_tags(props: Mapping[str, Any]) -> dict[str, Any]:
     return tags
 
 
+def _tag_key(key: str) -> str:
+    """Project, project, managed-by, ManagedBy, managed_by: one tag, however it is cased."""
+    return re.sub(r"[^a-z0-9]", "", key.lower())
+
+
 def required_tags(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
     if not is_taggable(resource_type, props):
         return []
-    tags = _effective_tags(props)
-    missing = [t for t in REQUIRED_TAGS if not isinstance(tags.get(t), str) or not tags.get(t)]
+    tags = {_tag_key(k): v for k, v in _effective_tags(props).items()}
+    missing = [t for t in REQUIRED_TAGS if not isinstance(tags.get(_tag_key(t)), str) or not tags[_tag_key(t)]]
     if missing:
         return [f"missing required tags {', '.join(missing)}: set them once in the AWS provider's "
-                "default_tags (dhakacart_infra/aws), not per resource"]
+                "default_tags (dhakacart_infra/tags.py), not per resource"]
     if tags["stack"] != stack:
         return [f"tag stack={tags['stack']!r} does not name this stack {stack!r}"]
     return []

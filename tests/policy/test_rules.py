@@ -592,3 +592,11 @@ def test_provider_default_tags_count_as_the_resources_tags() -> None:
         )
         == []
     )
+
+
+def test_required_tags_accept_any_casing_of_the_keys() -> None:
+    aws_style = {"Project": "dhakacart", "Environment": "dev", "Stack": "dev", "ManagedBy": "pulumi"}
+    assert POLICIES_BY_NAME["aws-required-tags"].judge("aws:ec2/vpc:Vpc", {"tagsAll": aws_style}, "dev") == []
+    assert POLICIES_BY_NAME["aws-required-tags"].judge(
+        "aws:ec2/vpc:Vpc", {"tagsAll": {**aws_style, "ManagedBy": ""}}, "dev"
+    )
