@@ -167,7 +167,8 @@ def required_tags(resource_type: str, props: Mapping[str, Any], stack: str) -> l
     if not is_taggable(resource_type, props):
         return []
     tags = {_tag_key(k): v for k, v in _effective_tags(props).items()}
-    missing = [t for t in REQUIRED_TAGS if not isinstance(tags.get(_tag_key(t)), str) or not tags[_tag_key(t)]]
+    missing = [t for t in REQUIRED_TAGS
+               if not isinstance(tags.get(_tag_key(t)), str) or not tags[_tag_key(t)]]
     if missing:
         return [f"missing required tags {', '.join(missing)}: set them once in the AWS provider's "
                 "default_tags (dhakacart_infra/tags.py), not per resource"]
