@@ -7,6 +7,7 @@ from dhakacart_infra.aws.cluster import K3sCluster, K3sClusterArgs
 from dhakacart_infra.aws.database import Database, DatabaseArgs
 from dhakacart_infra.aws.loki_bucket import LokiBucket, LokiBucketArgs
 from dhakacart_infra.aws.network import Network, NetworkArgs
+from dhakacart_infra.aws.snapshot_exports import SnapshotExports, SnapshotExportsArgs
 from dhakacart_infra.config import load_config
 from dhakacart_infra.k8s.hosts import grafana_host, shop_host
 from dhakacart_infra.k8s.logging import Logging, LoggingArgs, LokiS3Storage, loki_gateway_url, retention_days
@@ -69,6 +70,17 @@ database = Database(
         db_name=config.database.db_name,
         username=config.database.username,
         log_retention_days=log_retention_days,
+    ),
+    opts=on_aws,
+)
+
+# Where `python -m dhakacart_infra.ops export` writes snapshot exports (private, own KMS key).
+snapshot_exports = SnapshotExports(
+    "db-exports",
+    SnapshotExportsArgs(
+        name_prefix=config.name_prefix,
+        expire_after_days=365 if config.is_production else 30,
+        force_destroy=not config.is_production,
     ),
     opts=on_aws,
 )
@@ -170,3 +182,13 @@ pulumi.export("apiUrl", shop.api_url)
 pulumi.export("namespace", shop.namespace_name)
 pulumi.export("grafanaUrl", monitoring.grafana_url)
 pulumi.export("grafanaAdminPasswordCommand", monitoring.grafana_admin_password_command)
+# What the ops tool (python -m dhakacart_infra.ops) reads: the instance by its RDS identifier
+# (the resource id is the DbiResourceId), the pieces a restore must reuse, and the export target.
+pulumi.export("databaseInstanceId", database.identifier)
+pulumi.export("databaseSubnetGroup", database.subnet_group_name)
+pulumi.export("databaseParameterGroup", database.parameter_group_name)
+pulumi.export("databaseSecurityGroupId", database.security_group_id)
+pulumi.export("databaseKmsKeyArn", database.kms_key_arn)
+pulumi.export("snapshotExportBucket", snapshot_exports.bucket_name)
+pulumi.export("snapshotExportRoleArn", snapshot_exports.role_arn)
+pulumi.export("snapshotExportKmsKeyArn", snapshot_exports.kms_key_arn)

@@ -1,0 +1,223 @@
+"""Where `python -m dhakacart_infra.ops export` puts RDS snapshot exports: a private, encrypted bucket.
+
+RDS writes an export (Parquet files of every table) by assuming an IAM role that only the RDS
+export service may assume, and encrypts it with a KMS key the caller names. This component makes
+that role, a dedicated key (rotated yearly) used both for the export and as the bucket's default
+encryption, and a bucket that blocks all public access, refuses plain HTTP, has ACLs off, and
+expires exports after a set number of days. The role can touch this bucket and this key only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+# What the RDS export service does with the bucket (the RDS user guide's list, nothing more).
+EXPORT_OBJECT_ACTIONS = ["s3:PutObject*", "s3:GetObject*", "s3:DeleteObject*"]
+EXPORT_BUCKET_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation"]
+# The export encrypts with the key through grants; S3 needs data keys for the bucket encryption.
+EXPORT_KMS_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:DescribeKey",
+    "kms:CreateGrant",
+    "kms:RetireGrant",
+]
+EXPORT_SERVICE = "export.rds.amazonaws.com"
+
+
+class SnapshotExportsConfigError(ValueError):
+    """Inputs the export bucket cannot be built from."""
+
+
+@dataclass
+class SnapshotExportsArgs:
+    name_prefix: str
+    """Start of the bucket's name, e.g. "dhakacart-prod" (becomes "dhakacart-prod-db-exports-<random>")."""
+    expire_after_days: int = 90
+    """Days after which an export is deleted from the bucket (exports hold customer data)."""
+    force_destroy: bool = False
+    """Whether `pulumi destroy` may delete a bucket that still holds exports (dev only)."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def trust_policy(account_id: str) -> str:
+    """Only the RDS export service, acting for this account, may assume the role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": EXPORT_SERVICE},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                }
+            ],
+        }
+    )
+
+
+def role_policy(bucket_arn: str, key_arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ExportBucket",
+                    "Effect": "Allow",
+                    "Action": EXPORT_BUCKET_ACTIONS,
+                    "Resource": bucket_arn,
+                },
+                {
+                    "Sid": "ExportObjects",
+                    "Effect": "Allow",
+                    "Action": EXPORT_OBJECT_ACTIONS,
+                    "Resource": f"{bucket_arn}/*",
+                },
+                {"Sid": "ExportKey", "Effect": "Allow", "Action": EXPORT_KMS_ACTIONS, "Resource": key_arn},
+            ],
+        }
+    )
+
+
+def tls_only_policy(bucket_arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
+
+
+class SnapshotExports(pulumi.ComponentResource):
+    """The export bucket, its key, and the role RDS assumes to write into it."""
+
+    bucket_name: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: SnapshotExportsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        if not isinstance(args.expire_after_days, int) or args.expire_after_days < 1:
+            raise SnapshotExportsConfigError(
+                f"expire_after_days {args.expire_after_days!r} must be a whole number of days, at least 1"
+            )
+        super().__init__("dhakacart:aws:SnapshotExports", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+
+        self.kms_key = aws.kms.Key(
+            f"{name}-key",
+            description="Encrypts DhakaCart's RDS snapshot exports in S3",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags={**tags, "Name": f"{args.name_prefix}-db-exports"},
+            opts=child,
+        )
+        self.bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket_prefix=f"{args.name_prefix}-db-exports-",
+            force_destroy=args.force_destroy,
+            tags={**tags, "Name": f"{args.name_prefix}-db-exports"},
+            opts=child,
+        )
+        self.ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=self.bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        self.public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": self.kms_key.arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
+            opts=child,
+        )
+        self.lifecycle = aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "id": "expire-exports",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "expiration": {"days": args.expire_after_days},
+                },
+                {
+                    "id": "abort-incomplete-multipart-uploads",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+                },
+            ],
+            opts=child,
+        )
+        self.bucket_policy = aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=self.bucket.id,
+            policy=self.bucket.arn.apply(tls_only_policy),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            description="Assumed by RDS to write snapshot exports into the DhakaCart export bucket",
+            assume_role_policy=account_id.apply(trust_policy),
+            tags=tags,
+            opts=child,
+        )
+        self.role_policy = aws.iam.RolePolicy(
+            f"{name}-role-policy",
+            role=self.role.id,
+            policy=pulumi.Output.all(self.bucket.arn, self.kms_key.arn).apply(
+                lambda a: role_policy(a[0], a[1])
+            ),
+            opts=child,
+        )
+
+        # Users of the name (the ops tool, through the stack output) get it once the bucket is
+        # encrypted, guarded, and the role may write into it.
+        self.bucket_name = pulumi.Output.all(
+            self.bucket.bucket, self.encryption.id, self.bucket_policy.id, self.public_access_block.id
+        ).apply(lambda values: values[0])
+        self.role_arn = pulumi.Output.all(self.role.arn, self.role_policy.id).apply(lambda values: values[0])
+        self.kms_key_arn = self.kms_key.arn
+        self.register_outputs(
+            {"bucket_name": self.bucket_name, "role_arn": self.role_arn, "kms_key_arn": self.kms_key_arn}
+        )
