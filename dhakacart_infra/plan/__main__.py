@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ConfigError
+from .manifests import write_plan_manifests
 from .mocks import mask_secrets, to_json
 from .policy_report import enforce as enforce_policies
 from .runner import REPO_ROOT, PlanResult, StackFileError, run_program
@@ -118,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_outputs(plan)
     written = [write_resources(plan, out_dir)]
     written.append(write_tfplan(plan, out_dir))
+    written.append(write_plan_manifests(plan, out_dir))
     # Later artifacts: one call each, appending what they wrote to `written`.
 
     print("\nWritten:")

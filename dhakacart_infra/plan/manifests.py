@@ -197,3 +197,10 @@ def validate_manifest(manifest: dict[str, Any], k3s_version: str) -> None:
         )
     minor = require_schemas_for(k3s_version)
     kubernetes_validate.validate(manifest, f"{minor}.0", strict=True)
+
+
+def write_plan_manifests(plan: PlanResult, stack_out_dir: Path) -> Path:
+    """`make plan`'s artifact: the manifests under `<out>/<stack>/manifests/`; returns that folder."""
+    directory = stack_out_dir / "manifests"
+    write_manifests(plan, directory)
+    return directory
