@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(postgresql chromium chromium-driver wrk)
+# fonts-lohit-beng-bengali: a font with the taka sign (৳) and Bengali, so Chromium's screenshots show prices.
+APT_PACKAGES=(postgresql chromium chromium-driver wrk fonts-lohit-beng-bengali)
 # Node.js (for the npm packages that carry CRD schemas) only when the machine has none of its own.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
