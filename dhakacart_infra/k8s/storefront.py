@@ -36,7 +36,7 @@ RUN_AS_USER = 10001
 
 # Rollout without dropped requests: on termination the pod first leaves the Service endpoints
 # while preStop sleeps (Traefik stops routing to it), then gunicorn gets SIGTERM and finishes
-# in-flight requests within its graceful timeout (gunicorn's default, 30 s).
+# in-flight requests within its graceful timeout (GUNICORN_GRACEFUL_TIMEOUT, set in the ConfigMap).
 PRE_STOP_SLEEP_SECONDS = 10
 GUNICORN_GRACEFUL_TIMEOUT_SECONDS = 30
 TERMINATION_GRACE_PERIOD_SECONDS = PRE_STOP_SLEEP_SECONDS + GUNICORN_GRACEFUL_TIMEOUT_SECONDS + 5
@@ -279,6 +279,12 @@ class Storefront(pulumi.ComponentResource):
                 "METRICS_PORT": str(METRICS_PORT),
                 "PROMETHEUS_MULTIPROC_DIR": "/tmp/prometheus",  # noqa: S108 - inside the pod's emptyDir
                 "WEB_CONCURRENCY": str(args.web_concurrency),
+                # Set here rather than trusting gunicorn's default, so the grace period below is
+                # long enough by construction.
+                "GUNICORN_GRACEFUL_TIMEOUT": str(GUNICORN_GRACEFUL_TIMEOUT_SECONDS),
+                # Traefik is the one proxy in front: its X-Forwarded-For names the client (rate
+                # limits and logs see clients, not Traefik).
+                "TRUSTED_PROXY_HOPS": "1",
             },
             opts=child,
         )

@@ -87,6 +87,8 @@ def test_the_config_map_carries_the_rest_of_the_environment(shop_plan):
         "METRICS_PORT": "9102",
         "PROMETHEUS_MULTIPROC_DIR": "/tmp/prometheus",
         "WEB_CONCURRENCY": "2",
+        "GUNICORN_GRACEFUL_TIMEOUT": "30",
+        "TRUSTED_PROXY_HOPS": "1",
     }
 
 
@@ -226,7 +228,9 @@ def test_a_pre_stop_pause_drains_the_pod_before_gunicorn_stops(shop_plan, compon
     spec = pod_spec(shop_plan, component)
     pause = spec["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
     assert pause >= 5
-    assert spec["terminationGracePeriodSeconds"] > pause + GUNICORN_GRACEFUL_TIMEOUT_SECONDS
+    graceful = int(shop_plan.one(CONFIG_MAP).revealed()["data"]["GUNICORN_GRACEFUL_TIMEOUT"])
+    assert graceful == GUNICORN_GRACEFUL_TIMEOUT_SECONDS
+    assert spec["terminationGracePeriodSeconds"] > pause + graceful
 
 
 @pytest.mark.parametrize("component", COMPONENTS)
