@@ -92,11 +92,12 @@ def write_report(plan: PlanResult, violations: list[Violation], out_dir: Path) -
     return path
 
 
-def enforce(plan: PlanResult, out_dir: Path, stream: TextIO = sys.stdout) -> list[Violation]:
+def enforce(plan: PlanResult, out_dir: Path, stream: TextIO | None = None) -> list[Violation]:
     """Judges the plan, writes `policy-report.json` to `out_dir` and prints a summary.
 
     Raises SystemExit (status 1) when a mandatory policy is violated, so `make plan` fails.
     """
+    stream = stream if stream is not None else sys.stdout
     violations = evaluate(plan)
     path = write_report(plan, violations, out_dir)
     judged = len(_judged_resources(plan))
