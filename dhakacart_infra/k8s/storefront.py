@@ -51,6 +51,8 @@ MIGRATION_DEADLINE_SECONDS = 600
 
 SECRET_KEY_LENGTH = 64
 
+ENVIRONMENT_LABEL = "dhakacart/environment"
+
 
 class WorkloadSizing(Protocol):
     """What the stack config says about one workload (config.WorkloadSize has these fields)."""
@@ -202,6 +204,10 @@ class Storefront(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: StorefrontArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dhakacart:k8s:Storefront", name, None, opts)
+        if args.environment not in ("dev", "prod"):
+            raise StorefrontConfigError(
+                f"environment {args.environment!r} is neither dev nor prod: set `dhakacart:environment`"
+            )
         _check_sizing(WEB, args.web)
         _check_sizing(API, args.api)
         child = pulumi.ResourceOptions(parent=self)
@@ -217,6 +223,8 @@ class Storefront(pulumi.ComponentResource):
                 "name": args.namespace,
                 "labels": {
                     **recommended_labels(APP_NAME, "namespace"),
+                    # Which stack this is, for anyone looking at the cluster (dev or prod).
+                    ENVIRONMENT_LABEL: args.environment,
                     "pod-security.kubernetes.io/enforce": "restricted",
                     "pod-security.kubernetes.io/enforce-version": "latest",
                     "pod-security.kubernetes.io/audit": "restricted",

@@ -189,3 +189,9 @@ def test_every_manifest_of_the_stack_is_valid_for_its_pinned_k3s(stack_plan, tmp
     assert failures == []
     assert validated >= 20
     assert all("Mock" not in p.read_text() for p in [*written.objects, *written.releases])
+
+
+def test_the_shop_namespace_names_its_environment(dev_plan, prod_plan):
+    for plan, environment in ((dev_plan, "dev"), (prod_plan, "prod")):
+        labels = named(plan, "kubernetes:core/v1:Namespace", "dhakacart").revealed()["metadata"]["labels"]
+        assert labels["dhakacart/environment"] == environment
