@@ -35,6 +35,8 @@ from .forms import (
 log = logging.getLogger("dhakacart.storefront")
 
 PRODUCTS_PER_PAGE = 12
+FEATURED_COUNT = 8
+FEATURED_POOL = 48  # newest products considered for the home page
 ORDERS_PER_PAGE = 20
 MAX_QUERY_LENGTH = 100
 SORT_OPTIONS = [
@@ -143,9 +145,29 @@ def _csrf_failed(exc: CSRFError):
 
 @bp.get("/")
 def home():
+    # The newest products, taken round-robin across categories so the shop window shows its range.
+    pool = catalog.featured_products(limit=FEATURED_POOL)
     return render_template(
-        "storefront/home.html", categories=catalog.list_categories(), featured=catalog.featured_products(8)
+        "storefront/home.html",
+        categories=catalog.list_categories(),
+        featured=_across_categories(pool, FEATURED_COUNT),
     )
+
+
+def _across_categories(products: list, limit: int) -> list:
+    by_category: dict[int, list] = {}
+    for item in products:
+        by_category.setdefault(item.category_id, []).append(item)
+    queues = list(by_category.values())
+    picked: list = []
+    while queues and len(picked) < limit:
+        for queue in list(queues):
+            if len(picked) == limit:
+                break
+            picked.append(queue.pop(0))
+            if not queue:
+                queues.remove(queue)
+    return picked
 
 
 @bp.get("/products")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -148,3 +149,9 @@ def test_category_illustrations_exist_for_every_seeded_category(client: FlaskCli
         response = client.get(f"/static/img/categories/{slug}.svg")
         assert response.status_code == 200, slug
         assert response.mimetype == "image/svg+xml"
+
+
+def test_home_features_products_from_several_categories(client: FlaskClient) -> None:
+    categories = re.findall(r'<span class="product-card-category">([^<]+)</span>', client.get("/").text)
+    assert len(categories) == 8
+    assert len(set(categories)) >= 6  # the seed has 7 categories; the window shows the range
