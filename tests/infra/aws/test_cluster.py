@@ -1,0 +1,151 @@
+"""K3sCluster: SSM-only access, least-privilege role, EIP before the server, hardened instance,
+cloud-init rendered from its template, and the kubeconfig brought back as a secret."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from dhakacart_infra.aws import cluster as cluster_module
+from dhakacart_infra.aws.cluster import CLOUD_INIT_TEMPLATE, render_cloud_init
+from dhakacart_infra.plan.mocks import MOCK_ACCOUNT_ID, MOCK_UBUNTU_AMI_ID, is_secret, reveal
+
+INSTANCE = "aws:ec2/instance:Instance"
+KUBECONFIG = "pulumi-python:dynamic/dhakacart:K3sKubeconfig"
+
+
+def _render(**overrides) -> str:
+    values = {"k3s_version": "v1.33.5+k3s1", "k3s_token": "Tok3n", "public_ip": "13.232.1.2",
+              "parameter_name": "/dhakacart/dev/k3s/kubeconfig", "region": "ap-south-1", **overrides}
+    return render_cloud_init(**values)
+
+
+def test_cloud_init_is_valid_cloud_config_with_every_value_rendered():
+    text = _render()
+    assert text.startswith("#cloud-config\n") and "@@" not in text
+    doc = yaml.safe_load(text)
+    files = {f["path"]: f for f in doc["write_files"]}
+    k3s = yaml.safe_load(files["/etc/rancher/k3s/config.yaml"]["content"])
+    assert k3s == {"token": "Tok3n", "tls-san": ["13.232.1.2"], "node-external-ip": "13.232.1.2",
+                   "secrets-encryption": True, "write-kubeconfig-mode": "0600"}
+    assert files["/etc/rancher/k3s/config.yaml"]["permissions"] == "0600"
+    commands = " ".join(" ".join(c) if isinstance(c, list) else c for c in doc["runcmd"])
+    assert "INSTALL_K3S_VERSION='v1.33.5+k3s1'" in commands
+    assert "disable" not in commands  # K3s's Traefik stays: it is the ingress controller
+    assert "snap install aws-cli --classic" in commands
+    publish = files["/usr/local/sbin/dhakacart-publish-kubeconfig"]["content"]
+    assert "put-parameter" in publish and "--type SecureString" in publish and "--overwrite" in publish
+    assert '--name "/dhakacart/dev/k3s/kubeconfig"' in publish and '--region "ap-south-1"' in publish
+    assert "s#https://127.0.0.1:6443#https://13.232.1.2:6443#" in publish
+    assert "dhakacart-k3s-instance" in publish
+
+
+def test_cloud_init_template_is_a_real_file_and_a_missing_value_fails_loudly():
+    assert CLOUD_INIT_TEMPLATE.is_file()
+    with pytest.raises(TypeError):
+        render_cloud_init(k3s_version="v1.33.5+k3s1")  # type: ignore[call-arg]
+    with pytest.raises(KeyError):
+        cluster_module.CloudInitTemplate(CLOUD_INIT_TEMPLATE.read_text()).substitute(k3s_version="v1.33.5+k3s1")
+
+
+def test_instance_is_hardened(stack_plan):
+    server = stack_plan.one(INSTANCE)
+    inputs = server.inputs
+    assert inputs["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required",
+                                         "httpPutResponseHopLimit": 2}
+    root = inputs["rootBlockDevice"]
+    assert root["volumeType"] == "gp3" and root["encrypted"] is True
+    assert root["volumeSize"] == {"dev": 40, "prod": 80}[stack_plan.stack]
+    assert inputs["monitoring"] is True
+    assert inputs["instanceType"] == {"dev": "t3.medium", "prod": "t3.xlarge"}[stack_plan.stack]
+    assert not inputs.get("keyName")  # no SSH key: access is through SSM Session Manager
+    assert inputs["disableApiTermination"] is (stack_plan.stack == "prod")
+    assert "ami" in server.ignore_changes
+
+
+def test_instance_uses_the_latest_ubuntu_lts_ami_from_canonical(stack_plan):
+    assert stack_plan.one(INSTANCE).inputs["ami"] == MOCK_UBUNTU_AMI_ID
+    assert cluster_module.CANONICAL_OWNER_ID == "099720109477"
+    assert cluster_module.UBUNTU_LTS_AMI_NAME == "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"
+
+
+def test_instance_sits_in_a_public_subnet_behind_the_cluster_security_group(stack_plan):
+    server = stack_plan.one(INSTANCE)
+    public_ids = {s.id for s in stack_plan.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "public"}
+    assert server.inputs["subnetId"] in public_ids
+    cluster_sg = stack_plan.one("aws:ec2/securityGroup:SecurityGroup", "network-cluster-sg")
+    assert server.inputs["vpcSecurityGroupIds"] == [cluster_sg.id]
+
+
+def test_user_data_is_secret_and_carries_the_eip_and_token(stack_plan):
+    server = stack_plan.one(INSTANCE)
+    assert is_secret(server.inputs["userData"])
+    user_data = reveal(server.inputs["userData"])
+    eip = stack_plan.one("aws:ec2/eip:Eip")
+    token = stack_plan.one("random:index/randomPassword:RandomPassword", "k3s-token")
+    assert f'- "{eip.state["publicIp"]}"' in user_data
+    assert f'token: "{reveal(token.state["result"])}"' in user_data
+    assert f"/dhakacart/{stack_plan.stack}/k3s/kubeconfig" in user_data
+    assert token.inputs["length"] >= 32 and token.inputs["special"] is False
+    # The EIP is allocated before the instance exists: the instance's user data depends on it.
+    assert eip.urn in server.property_dependencies["userData"]
+
+
+def test_eip_is_associated_after_the_instance_exists(stack_plan):
+    association = stack_plan.one("aws:ec2/eipAssociation:EipAssociation")
+    eip, server = stack_plan.one("aws:ec2/eip:Eip"), stack_plan.one(INSTANCE)
+    assert association.inputs["allocationId"] == eip.state["allocationId"]
+    assert association.inputs["instanceId"] == server.id
+    assert eip.inputs["domain"] == "vpc"
+
+
+def test_role_allows_ssm_session_manager_and_only_writing_its_own_parameter(stack_plan):
+    role = stack_plan.one("aws:iam/role:Role", "k3s-role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust == [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    attachments = stack_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    attached = [a.inputs["policyArn"] for a in attachments if a.parent_name == "k3s"]
+    assert attached == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+    inline = [p for p in stack_plan.of_type("aws:iam/rolePolicy:RolePolicy") if p.parent_name == "k3s"]
+    assert len(inline) == 1
+    (statement,) = json.loads(inline[0].inputs["policy"])["Statement"]
+    assert statement["Action"] == "ssm:PutParameter"
+    assert statement["Resource"] == (
+        f"arn:aws:ssm:ap-south-1:{MOCK_ACCOUNT_ID}:parameter/dhakacart/{stack_plan.stack}/k3s/kubeconfig")
+    profile = stack_plan.one("aws:iam/instanceProfile:InstanceProfile")
+    assert stack_plan.one(INSTANCE).inputs["iamInstanceProfile"] == profile.state["name"]
+    assert profile.inputs["role"] == role.state["name"]
+
+
+def test_kubeconfig_waits_for_the_eip_association_and_is_secret(stack_plan):
+    dynamic = stack_plan.one(KUBECONFIG)
+    association = stack_plan.one("aws:ec2/eipAssociation:EipAssociation")
+    assert association.urn in dynamic.dependencies
+    eip = stack_plan.one("aws:ec2/eip:Eip")
+    assert dynamic.inputs["server_url"] == f"https://{eip.state['publicIp']}:6443"
+    assert dynamic.inputs["instance_id"] == stack_plan.one(INSTANCE).id
+    assert "kubeconfig" in dynamic.additional_secret_outputs
+    assert is_secret(dynamic.state["kubeconfig"])
+    assert is_secret(dynamic.inputs["__provider"])
+
+
+def test_kubernetes_provider_is_built_from_the_secret_kubeconfig(stack_plan):
+    provider = stack_plan.one("pulumi:providers:kubernetes", "k3s-k8s")
+    assert is_secret(provider.inputs["kubeconfig"])
+    kubeconfig = yaml.safe_load(reveal(provider.inputs["kubeconfig"]))
+    eip = stack_plan.one("aws:ec2/eip:Eip")
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == f"https://{eip.state['publicIp']}:6443"
+
+
+def test_cluster_component_exposes_its_outputs(stack_plan):
+    outputs = stack_plan.one("dhakacart:aws:K3sCluster").outputs
+    assert is_secret(outputs["kubeconfig"])
+    plain = reveal(outputs)
+    server = stack_plan.one(INSTANCE)
+    assert plain["instance_id"] == server.id and plain["k3s_version"] == "v1.33.5+k3s1"
+    assert plain["public_ip"] == stack_plan.one("aws:ec2/eip:Eip").state["publicIp"]
+    assert plain["instance_role_arn"].startswith(f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/")
+    assert plain["instance_role_name"]
+    assert plain["ssm_start_session_command"] == f"aws ssm start-session --region ap-south-1 --target {server.id}"
