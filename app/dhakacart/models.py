@@ -62,7 +62,7 @@ class Product(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
-    category: Mapped[Category] = relationship(back_populates="products", lazy="joined")
+    category: Mapped[Category] = relationship(back_populates="products", lazy="joined", innerjoin=True)
 
     __table_args__ = (
         CheckConstraint("price_paisa >= 0", name="price_not_negative"),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -18,9 +19,29 @@ from ..phone import normalize_bd_mobile
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when the e-mail is unknown, so a wrong e-mail costs as much as a wrong password.
-_DUMMY_HASH = _hasher.hash("dhakacart-timing-equaliser")
+# argon2id with the library's recommended parameters (RFC 9106 low-memory profile). Tests use the
+# cheapest profile so hundreds of accounts can be made quickly; rehash-on-login upgrades them.
+_HASHERS = {
+    "production": PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY),
+    "test": PasswordHasher.from_parameters(profiles.CHEAPEST),
+}
+_dummy_hashes: dict[str, str] = {}
+
+
+def _hasher_name() -> str:
+    return "test" if current_app and current_app.config.get("TESTING") else "production"
+
+
+def _hasher() -> PasswordHasher:
+    return _HASHERS[_hasher_name()]
+
+
+def _dummy_hash() -> str:
+    # Verified against when the e-mail is unknown, so a wrong e-mail costs as much as a wrong password.
+    name = _hasher_name()
+    if name not in _dummy_hashes:
+        _dummy_hashes[name] = _HASHERS[name].hash("dhakacart-timing-equaliser")
+    return _dummy_hashes[name]
 
 
 def normalize_email(email: str) -> str:
@@ -40,7 +61,7 @@ def _check_password(password: str) -> None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def register_user(email: str, password: str, name: str, phone: str, *, role: str = "customer") -> User:
@@ -74,13 +95,13 @@ def authenticate(email: str, password: str) -> User | None:
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher().verify(_dummy_hash(), password)
         return None
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher().verify(user.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         db.session.commit()
     return user

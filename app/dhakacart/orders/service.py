@@ -75,7 +75,7 @@ def _existing(user_id: int, idempotency_key: str, fingerprint: str) -> Order | N
 
 def _lock_products(product_ids: list[int]) -> dict[int, Product]:
     rows = db.session.scalars(
-        select(Product).where(Product.id.in_(product_ids)).order_by(Product.id).with_for_update()
+        select(Product).where(Product.id.in_(product_ids)).order_by(Product.id).with_for_update(of=Product)
     ).all()
     return {p.id: p for p in rows}
 

@@ -1,0 +1,65 @@
+import pytest
+
+from dhakacart import create_app
+from dhakacart.settings import ConfigError, load_settings
+
+STRONG = "x" * 40
+
+
+def test_defaults_to_sqlite_in_the_instance_folder(tmp_path):
+    settings = load_settings({}, tmp_path)
+    assert settings.environment == "development"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'dhakacart.sqlite3'}"
+    assert settings.ratelimit_storage_uri == "memory://"
+    assert settings.cors_origins == ()
+    assert len(settings.secret_key) >= 32
+
+
+def test_production_refuses_to_start_without_secret_key(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_settings({"DHAKACART_ENV": "production"}, tmp_path)
+    with pytest.raises(ConfigError, match="SECRET_KEY: must be set"):
+        load_settings({"DHAKACART_ENV": "production", "SECRET_KEY": "short"}, tmp_path)
+
+
+def test_create_app_fails_fast_in_production_without_secret(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"ENVIRON": {"DHAKACART_ENV": "production", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}})
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"DHAKACART_ENV": "staging"}, "DHAKACART_ENV"),
+        ({"DATABASE_URL": "mysql://db/shop"}, "DATABASE_URL"),
+        ({"CORS_ORIGINS": "*"}, "CORS_ORIGINS"),
+        ({"CORS_ORIGINS": "https://shop.example.com/"}, "CORS_ORIGINS"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+        ({"RATELIMIT_STORAGE_URI": "redis-host"}, "RATELIMIT_STORAGE_URI"),
+        ({"METRICS_PORT": "http"}, "METRICS_PORT"),
+    ],
+)
+def test_bad_values_name_the_variable(tmp_path, environ, variable):
+    with pytest.raises(ConfigError, match=variable):
+        load_settings(environ, tmp_path)
+
+
+def test_parses_every_variable(tmp_path):
+    settings = load_settings(
+        {"DHAKACART_ENV": "production", "SECRET_KEY": STRONG,
+         "DATABASE_URL": "postgresql://u:p@db:5432/shop?sslmode=require",
+         "CORS_ORIGINS": "https://a.example.com, https://b.example.com", "RATELIMIT_STORAGE_URI": "redis://r:6379",
+         "LOG_LEVEL": "debug", "TRUSTED_PROXY_HOPS": "1", "METRICS_PORT": "9102"},
+        tmp_path,
+    )
+    assert settings.is_production
+    assert settings.database_url == "postgresql+psycopg://u:p@db:5432/shop?sslmode=require"
+    assert settings.cors_origins == ("https://a.example.com", "https://b.example.com")
+    assert settings.log_level == "DEBUG"
+    assert settings.trusted_proxy_hops == 1
+    assert settings.metrics_port == 9102
+
+
+def test_secret_key_never_appears_in_repr(tmp_path):
+    settings = load_settings({"SECRET_KEY": STRONG}, tmp_path)
+    assert STRONG not in repr(settings)
