@@ -236,6 +236,15 @@ def rds_backups_in_production(resource_type: str, props: Mapping[str, Any], stac
     return []
 
 
+def rds_performance_insights_in_production(
+    resource_type: str, props: Mapping[str, Any], stack: str,
+) -> list[str]:
+    if is_production_stack(stack) and props.get("performanceInsightsEnabled") is not True:
+        return [f"stack {stack!r} is production: enable Performance Insights "
+                "(performance_insights_enabled=True) to diagnose slow queries"]
+    return []
+
+
 def log_group_encrypted(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
     if not props.get("kmsKeyId"):
         return ["log group is not encrypted with a customer-managed KMS key: set kms_key_id"]
@@ -777,6 +786,9 @@ POLICIES: tuple[Policy, ...] = (
               f"Production databases keep backups for {PRODUCTION_BACKUP_RETENTION_DAYS}+ days and a final "
               "snapshot.", RDS_TYPES, rds_backups_in_production),
     # AWS: observability and ownership
+    _resource("aws-rds-performance-insights-in-production",
+              "Production databases record Performance Insights.", RDS_TYPES,
+              rds_performance_insights_in_production),
     _stack("aws-vpc-flow-logs", "Every VPC records flow logs.", vpc_flow_logs),
     _resource("aws-required-tags", "Taggable AWS resources carry project, environment, stack and managed-by.",
               ("aws:*",), required_tags),

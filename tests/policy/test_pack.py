@@ -36,6 +36,7 @@ GOOD_RDS = {
     "deletionProtection": True,
     "backupRetentionPeriod": 14,
     "skipFinalSnapshot": False,
+    "performanceInsightsEnabled": True,
     "kmsKeyId": UNKNOWN_STRING_VALUE,
     "tags": {"Name": "db"},
 }

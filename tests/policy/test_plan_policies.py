@@ -33,6 +33,7 @@ MUST_APPLY = {
     "aws-rds-multi-az-in-production",
     "aws-rds-deletion-protection-in-production",
     "aws-rds-backups-in-production",
+    "aws-rds-performance-insights-in-production",
     "k8s-run-as-non-root",
     "k8s-no-privilege-escalation",
     "k8s-drop-all-capabilities",

@@ -84,6 +84,7 @@ GOOD_RDS = {
     "deletionProtection": True,
     "backupRetentionPeriod": 7,
     "skipFinalSnapshot": False,
+    "performanceInsightsEnabled": True,
     "tags": TAGS,
 }
 HTTPS_INGRESS = {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}
@@ -193,6 +194,8 @@ RESOURCE_CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
         {**GOOD_RDS, "deletionProtection": False},
     ),
     ("aws-rds-backups-in-production", RDS, "prod", GOOD_RDS, {**GOOD_RDS, "backupRetentionPeriod": 1}),
+    ("aws-rds-performance-insights-in-production", RDS, "prod", GOOD_RDS,
+     {**GOOD_RDS, "performanceInsightsEnabled": False}),
     ("aws-rds-backups-in-production", RDS, "prod", GOOD_RDS, {**GOOD_RDS, "skipFinalSnapshot": True}),
     (
         "aws-required-tags",
@@ -479,6 +482,7 @@ def test_at_least_25_mandatory_policies_with_descriptions() -> None:
         "aws-rds-multi-az-in-production",
         "aws-rds-deletion-protection-in-production",
         "aws-rds-backups-in-production",
+        "aws-rds-performance-insights-in-production",
     ],
 )
 def test_production_rules_read_the_stack_name(name: str) -> None:
@@ -488,6 +492,7 @@ def test_production_rules_read_the_stack_name(name: str) -> None:
         "deletionProtection": False,
         "backupRetentionPeriod": 1,
         "skipFinalSnapshot": True,
+        "performanceInsightsEnabled": False,
     }
     policy = POLICIES_BY_NAME[name]
     assert policy.judge(RDS, weak, "dev") == []
