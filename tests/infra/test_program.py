@@ -1,0 +1,128 @@
+"""The whole program, run for each stack file as `pulumi up` would: composition, exports, secrets."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pulumi_kubernetes as k8s
+
+from dhakacart_infra.config import StackConfig
+from dhakacart_infra.plan.mocks import is_secret, mask_secrets, reveal
+from dhakacart_infra.plan.runner import run_program
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUIRED_EXPORTS = {"vpcId", "clusterPublicIp", "instanceId", "ssmStartSessionCommand", "databaseEndpoint",
+                    "databasePort", "kubeconfig", "region", "environment"}
+
+
+def _secret_values(value: Any, found: set[str]) -> None:
+    """Every string that sits inside a secret marker, anywhere in `value`."""
+    if is_secret(value):
+        plain = reveal(value)
+        stack = [plain]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str) and len(item) >= 8:
+                found.add(item)
+            elif isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _secret_values(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            _secret_values(v, found)
+
+
+def test_the_program_composes_components_at_module_level():
+    namespace: dict[str, Any] = {}
+    run_program("dev", program=lambda: namespace.update(runpy.run_path(str(ROOT / "__main__.py"))))
+    assert isinstance(namespace["config"], StackConfig)
+    assert isinstance(namespace["cluster"].provider, k8s.Provider)
+    for name, attributes in {
+        "network": ("vpc_id", "private_subnet_cidrs", "private_subnet_ids", "public_subnet_ids",
+                    "cluster_security_group_id", "database_security_group_id"),
+        "cluster": ("public_ip", "kubeconfig", "instance_role_name", "instance_role_arn", "k3s_version"),
+        "database": ("address", "port", "db_name", "username", "connection_url", "password"),
+    }.items():
+        for attribute in attributes:
+            assert hasattr(namespace[name], attribute), f"{name}.{attribute}"
+
+
+def test_every_required_output_is_exported(stack_plan):
+    outputs = stack_plan.outputs
+    assert REQUIRED_EXPORTS <= set(outputs)
+    assert outputs["environment"] == stack_plan.stack and outputs["region"] == "ap-south-1"
+    assert outputs["vpcId"].startswith("vpc-") and outputs["instanceId"].startswith("i-")
+    assert outputs["ssmStartSessionCommand"] == (
+        f"aws ssm start-session --region ap-south-1 --target {outputs['instanceId']}")
+    assert outputs["databaseEndpoint"].endswith(".ap-south-1.rds.amazonaws.com")
+    assert outputs["databasePort"] == 5432
+    assert is_secret(outputs["kubeconfig"])
+    assert f"https://{outputs['clusterPublicIp']}:6443" in reveal(outputs["kubeconfig"])
+
+
+def test_secrets_never_appear_in_plain_outputs_or_plain_inputs(stack_plan):
+    secrets: set[str] = set()
+    for record in stack_plan.resources:
+        _secret_values(record.inputs, secrets)
+        _secret_values(record.state, secrets)
+        _secret_values(record.outputs, secrets)
+    _secret_values(stack_plan.outputs, secrets)
+    token = reveal(stack_plan.one("random:index/randomPassword:RandomPassword", "k3s-token").state["result"])
+    password = reveal(stack_plan.one("random:index/randomPassword:RandomPassword", "database-password")
+                      .state["result"])
+    assert {token, password} <= secrets  # the scan sees the secrets it must keep hidden
+
+    def leaks(value: Any) -> list[str]:
+        text = json.dumps(mask_secrets(value), default=str)
+        return [s for s in secrets if s in text]
+
+    assert leaks(stack_plan.outputs) == []
+    for record in stack_plan.resources:
+        assert leaks(record.inputs) == [], f"{record.type} {record.name} has a secret in a plain input"
+        assert leaks(record.outputs) == [], f"{record.type} {record.name} has a secret in a plain output"
+
+
+def test_cluster_and_database_are_built_in_parallel(stack_plan):
+    server = stack_plan.one("aws:ec2/instance:Instance")
+    database = stack_plan.one("aws:rds/instance:Instance")
+    assert not stack_plan.depends_on(server, database)
+    assert not stack_plan.depends_on(database, server)
+    vpc = stack_plan.one("aws:ec2/vpc:Vpc")
+    assert stack_plan.depends_on(server, vpc) and stack_plan.depends_on(database, vpc)
+
+
+def test_components_use_the_documented_type_tokens(stack_plan):
+    for token, name in (("dhakacart:aws:Network", "network"), ("dhakacart:aws:K3sCluster", "k3s"),
+                        ("dhakacart:aws:Database", "database")):
+        assert stack_plan.one(token).name == name
+
+
+def test_every_child_of_a_component_has_that_component_as_parent(stack_plan):
+    components = {r.urn for r in stack_plan.resources if r.type.startswith("dhakacart:") and not r.custom}
+    for record in stack_plan.resources:
+        if record.type.startswith(("aws:", "random:")):
+            assert record.parent in components, f"{record.type} {record.name} is not inside a component"
+
+
+def test_dev_and_prod_differ_where_they_should(dev_plan, prod_plan):
+    def server(plan):
+        return plan.one("aws:ec2/instance:Instance").inputs
+
+    def db(plan):
+        return plan.one("aws:rds/instance:Instance").inputs
+
+    assert len(dev_plan.of_type("aws:ec2/subnet:Subnet")) == 4
+    assert len(prod_plan.of_type("aws:ec2/subnet:Subnet")) == 6
+    assert (server(dev_plan)["instanceType"], server(prod_plan)["instanceType"]) == ("t3.medium", "t3.xlarge")
+    assert (server(dev_plan)["disableApiTermination"], server(prod_plan)["disableApiTermination"]) == (False, True)
+    assert (db(dev_plan)["multiAz"], db(prod_plan)["multiAz"]) == (False, True)
+    assert (db(dev_plan)["deletionProtection"], db(prod_plan)["deletionProtection"]) == (False, True)
+    assert (db(dev_plan)["skipFinalSnapshot"], db(prod_plan)["skipFinalSnapshot"]) == (True, False)
+    assert db(dev_plan)["identifier"] != db(prod_plan)["identifier"]  # both stacks fit in one account
