@@ -24,7 +24,9 @@ def load(stack: str, overrides: dict[str, Any] | None = None, remove: tuple[str,
     return captured[0]
 
 
-def problems(stack: str, overrides: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> ConfigError:
+def problems(
+    stack: str, overrides: dict[str, Any] | None = None, remove: tuple[str, ...] = ()
+) -> ConfigError:
     with pytest.raises(ConfigError) as caught:
         load(stack, overrides, remove)
     return caught.value
@@ -41,7 +43,11 @@ def test_dev_stack_file_reads_as_a_small_development_stack():
     assert cfg.cluster.k3s_version == "v1.33.5+k3s1" and cfg.cluster.termination_protection is False
     db = cfg.database
     assert (db.instance_class, db.allocated_storage_gb, db.multi_az, db.backup_retention_days) == (
-        "db.t4g.micro", 20, False, 7)
+        "db.t4g.micro",
+        20,
+        False,
+        7,
+    )
     assert db.deletion_protection is False and db.final_snapshot is False
     assert db.parameter_group_family == "postgres16"
     assert cfg.app.domain_name is None and cfg.app.app_image == "ghcr.io/dhakacart/shop:1.0.0"
@@ -93,8 +99,13 @@ def test_a_partial_workload_object_keeps_the_other_fields_default():
 
 
 def test_alert_secrets_come_back_as_pulumi_secrets():
-    cfg = load("prod", overrides={"alertSlackWebhookUrl": "https://hooks.slack.com/services/T0/B0/abc",
-                                  "alertSmtpPassword": "hunter2-smtp"})
+    cfg = load(
+        "prod",
+        overrides={
+            "alertSlackWebhookUrl": "https://hooks.slack.com/services/T0/B0/abc",
+            "alertSmtpPassword": "hunter2-smtp",
+        },
+    )
     webhook, password = cfg.alerting.slack_webhook_url, cfg.alerting.smtp_password
     assert isinstance(webhook, pulumi.Output) and isinstance(password, pulumi.Output)
     resolved = [resolve(webhook), resolve(password)]
@@ -139,8 +150,12 @@ REJECTIONS = [
     ("dev", {"dbInstanceClass": "t3.micro"}, "dbInstanceClass", "RDS instance class"),
     ("dev", {"dbAllocatedStorageGb": 10}, "dbAllocatedStorageGb", "between 20"),
     ("dev", {"dbMaxAllocatedStorageGb": 20}, "dbMaxAllocatedStorageGb", "between 21"),
-    ("dev", {"dbAllocatedStorageGb": 100, "dbMaxAllocatedStorageGb": 80}, "dbMaxAllocatedStorageGb",
-     "larger than dbAllocatedStorageGb"),
+    (
+        "dev",
+        {"dbAllocatedStorageGb": 100, "dbMaxAllocatedStorageGb": 80},
+        "dbMaxAllocatedStorageGb",
+        "larger than dbAllocatedStorageGb",
+    ),
     ("prod", {"dbMultiAz": False}, "dbMultiAz", "must be true in prod"),
     ("dev", {"dbMultiAz": "yes"}, "dbMultiAz", "true or false"),
     ("dev", {"dbBackupRetentionDays": 3}, "dbBackupRetentionDays", "below 7 days"),
@@ -176,8 +191,11 @@ REJECTIONS = [
 ]
 
 
-@pytest.mark.parametrize(("stack", "overrides", "key", "reason"), REJECTIONS,
-                         ids=[f"{s}-{k}-{list(o.values())[0]!s:.20}" for s, o, k, _ in REJECTIONS])
+@pytest.mark.parametrize(
+    ("stack", "overrides", "key", "reason"),
+    REJECTIONS,
+    ids=[f"{s}-{k}-{list(o.values())[0]!s:.20}" for s, o, k, _ in REJECTIONS],
+)
 def test_bad_value_is_rejected_naming_key_value_and_fix(stack, overrides, key, reason):
     error = problems(stack, overrides)
     matching = [p for p in error.problems if p.key == key]
@@ -199,10 +217,25 @@ def test_required_key_missing_is_reported(key):
 
 
 def test_all_problems_are_reported_together():
-    error = problems("prod", {"dbMultiAz": False, "dbBackupRetentionDays": 1, "k3sInstanceType": "t2.micro",
-                              "adminCidrs": ["0.0.0.0/0"], "vpcCidr": "10.0.0.0/8", "k3sVersion": "1.2"})
-    assert set(error.keys) >= {"dbMultiAz", "dbBackupRetentionDays", "k3sInstanceType", "adminCidrs", "vpcCidr",
-                               "k3sVersion"}
+    error = problems(
+        "prod",
+        {
+            "dbMultiAz": False,
+            "dbBackupRetentionDays": 1,
+            "k3sInstanceType": "t2.micro",
+            "adminCidrs": ["0.0.0.0/0"],
+            "vpcCidr": "10.0.0.0/8",
+            "k3sVersion": "1.2",
+        },
+    )
+    assert set(error.keys) >= {
+        "dbMultiAz",
+        "dbBackupRetentionDays",
+        "k3sInstanceType",
+        "adminCidrs",
+        "vpcCidr",
+        "k3sVersion",
+    }
     assert str(error).startswith(f"{len(error.problems)} configuration problems for stack 'prod'")
 
 
@@ -239,7 +272,9 @@ def test_the_full_program_with_a_bad_value_registers_nothing(monkeypatch):
 
 
 def test_dev_accepts_what_prod_refuses():
-    cfg = load("dev", overrides={"adminCidrs": ["0.0.0.0/0"], "dbMultiAz": False, "dbDeletionProtection": False})
+    cfg = load(
+        "dev", overrides={"adminCidrs": ["0.0.0.0/0"], "dbMultiAz": False, "dbDeletionProtection": False}
+    )
     assert cfg.network.admin_cidrs == ("0.0.0.0/0",)
 
 
@@ -266,8 +301,12 @@ def _project_config() -> dict[str, Any]:
 
 def test_pulumi_yaml_documents_every_key_the_program_reads():
     documented = _project_config()
-    read = (set(config_module.COMMON_DEFAULTS) | set(config_module.ENVIRONMENT_DEFAULTS["dev"])
-            | set(config_module.REQUIRED_KEYS) | set(config_module.OPTIONAL_KEYS))
+    read = (
+        set(config_module.COMMON_DEFAULTS)
+        | set(config_module.ENVIRONMENT_DEFAULTS["dev"])
+        | set(config_module.REQUIRED_KEYS)
+        | set(config_module.OPTIONAL_KEYS)
+    )
     assert read - set(documented) == set()
     assert set(documented) - read == set()
     for key, spec in documented.items():

@@ -17,8 +17,14 @@ KUBECONFIG = "pulumi-python:dynamic/dhakacart:K3sKubeconfig"
 
 
 def _render(**overrides) -> str:
-    values = {"k3s_version": "v1.33.5+k3s1", "k3s_token": "Tok3n", "public_ip": "13.232.1.2",
-              "parameter_name": "/dhakacart/dev/k3s/kubeconfig", "region": "ap-south-1", **overrides}
+    values = {
+        "k3s_version": "v1.33.5+k3s1",
+        "k3s_token": "Tok3n",
+        "public_ip": "13.232.1.2",
+        "parameter_name": "/dhakacart/dev/k3s/kubeconfig",
+        "region": "ap-south-1",
+        **overrides,
+    }
     return render_cloud_init(**values)
 
 
@@ -28,8 +34,13 @@ def test_cloud_init_is_valid_cloud_config_with_every_value_rendered():
     doc = yaml.safe_load(text)
     files = {f["path"]: f for f in doc["write_files"]}
     k3s = yaml.safe_load(files["/etc/rancher/k3s/config.yaml"]["content"])
-    assert k3s == {"token": "Tok3n", "tls-san": ["13.232.1.2"], "node-external-ip": "13.232.1.2",
-                   "secrets-encryption": True, "write-kubeconfig-mode": "0600"}
+    assert k3s == {
+        "token": "Tok3n",
+        "tls-san": ["13.232.1.2"],
+        "node-external-ip": "13.232.1.2",
+        "secrets-encryption": True,
+        "write-kubeconfig-mode": "0600",
+    }
     assert files["/etc/rancher/k3s/config.yaml"]["permissions"] == "0600"
     commands = " ".join(" ".join(c) if isinstance(c, list) else c for c in doc["runcmd"])
     assert "INSTALL_K3S_VERSION='v1.33.5+k3s1'" in commands
@@ -47,14 +58,19 @@ def test_cloud_init_template_is_a_real_file_and_a_missing_value_fails_loudly():
     with pytest.raises(TypeError):
         render_cloud_init(k3s_version="v1.33.5+k3s1")  # type: ignore[call-arg]
     with pytest.raises(KeyError):
-        cluster_module.CloudInitTemplate(CLOUD_INIT_TEMPLATE.read_text()).substitute(k3s_version="v1.33.5+k3s1")
+        cluster_module.CloudInitTemplate(CLOUD_INIT_TEMPLATE.read_text()).substitute(
+            k3s_version="v1.33.5+k3s1"
+        )
 
 
 def test_instance_is_hardened(stack_plan):
     server = stack_plan.one(INSTANCE)
     inputs = server.inputs
-    assert inputs["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required",
-                                         "httpPutResponseHopLimit": 2}
+    assert inputs["metadataOptions"] == {
+        "httpEndpoint": "enabled",
+        "httpTokens": "required",
+        "httpPutResponseHopLimit": 2,
+    }
     root = inputs["rootBlockDevice"]
     assert root["volumeType"] == "gp3" and root["encrypted"] is True
     assert root["volumeSize"] == {"dev": 40, "prod": 80}[stack_plan.stack]
@@ -73,7 +89,9 @@ def test_instance_uses_the_latest_ubuntu_lts_ami_from_canonical(stack_plan):
 
 def test_instance_sits_in_a_public_subnet_behind_the_cluster_security_group(stack_plan):
     server = stack_plan.one(INSTANCE)
-    public_ids = {s.id for s in stack_plan.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "public"}
+    public_ids = {
+        s.id for s in stack_plan.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "public"
+    }
     assert server.inputs["subnetId"] in public_ids
     cluster_sg = stack_plan.one("aws:ec2/securityGroup:SecurityGroup", "network-cluster-sg")
     assert server.inputs["vpcSecurityGroupIds"] == [cluster_sg.id]
@@ -104,7 +122,9 @@ def test_eip_is_associated_after_the_instance_exists(stack_plan):
 def test_role_allows_ssm_session_manager_and_only_writing_its_own_parameter(stack_plan):
     role = stack_plan.one("aws:iam/role:Role", "k3s-role")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
-    assert trust == [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    assert trust == [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
     attachments = stack_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     attached = [a.inputs["policyArn"] for a in attachments if a.parent_name == "k3s"]
     assert attached == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
@@ -113,7 +133,8 @@ def test_role_allows_ssm_session_manager_and_only_writing_its_own_parameter(stac
     (statement,) = json.loads(inline[0].inputs["policy"])["Statement"]
     assert statement["Action"] == "ssm:PutParameter"
     assert statement["Resource"] == (
-        f"arn:aws:ssm:ap-south-1:{MOCK_ACCOUNT_ID}:parameter/dhakacart/{stack_plan.stack}/k3s/kubeconfig")
+        f"arn:aws:ssm:ap-south-1:{MOCK_ACCOUNT_ID}:parameter/dhakacart/{stack_plan.stack}/k3s/kubeconfig"
+    )
     profile = stack_plan.one("aws:iam/instanceProfile:InstanceProfile")
     assert stack_plan.one(INSTANCE).inputs["iamInstanceProfile"] == profile.state["name"]
     assert profile.inputs["role"] == role.state["name"]
@@ -148,4 +169,7 @@ def test_cluster_component_exposes_its_outputs(stack_plan):
     assert plain["public_ip"] == stack_plan.one("aws:ec2/eip:Eip").state["publicIp"]
     assert plain["instance_role_arn"].startswith(f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/")
     assert plain["instance_role_name"]
-    assert plain["ssm_start_session_command"] == f"aws ssm start-session --region ap-south-1 --target {server.id}"
+    assert (
+        plain["ssm_start_session_command"]
+        == f"aws ssm start-session --region ap-south-1 --target {server.id}"
+    )

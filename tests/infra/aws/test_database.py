@@ -22,7 +22,9 @@ def test_instance_is_private_encrypted_and_on_private_subnets(stack_plan):
     assert key.inputs["enableKeyRotation"] is True
     assert db["engine"] == "postgres" and db["engineVersion"] == "16.8" and db["storageType"] == "gp3"
     subnet_group = stack_plan.one("aws:rds/subnetGroup:SubnetGroup")
-    private_ids = {s.id for s in stack_plan.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "private"}
+    private_ids = {
+        s.id for s in stack_plan.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "private"
+    }
     assert set(subnet_group.inputs["subnetIds"]) == private_ids
     assert db["dbSubnetGroupName"] == subnet_group.state["name"]
     database_sg = stack_plan.one("aws:ec2/securityGroup:SecurityGroup", "network-database-sg")
@@ -42,16 +44,21 @@ def test_logs_are_exported_to_encrypted_log_groups_created_first(stack_plan):
     db = stack_plan.one(RDS)
     assert db.inputs["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
     identifier = db.inputs["identifier"]
-    groups = [g for g in stack_plan.of_type("aws:cloudwatch/logGroup:LogGroup") if g.parent_name == "database"]
-    assert sorted(g.inputs["name"] for g in groups) == [f"/aws/rds/instance/{identifier}/postgresql",
-                                                        f"/aws/rds/instance/{identifier}/upgrade"]
+    groups = [
+        g for g in stack_plan.of_type("aws:cloudwatch/logGroup:LogGroup") if g.parent_name == "database"
+    ]
+    assert sorted(g.inputs["name"] for g in groups) == [
+        f"/aws/rds/instance/{identifier}/postgresql",
+        f"/aws/rds/instance/{identifier}/upgrade",
+    ]
     key = next(k for k in stack_plan.of_type("aws:kms/key:Key") if k.name == "database-key")
     for group in groups:
         assert group.urn in db.dependencies
         assert group.inputs["kmsKeyId"] == key.state["arn"] and group.inputs["retentionInDays"] > 0
     logs_statement = json.loads(key.inputs["policy"])["Statement"][1]
     assert logs_statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"].endswith(
-        f"/aws/rds/instance/{identifier}/*")
+        f"/aws/rds/instance/{identifier}/*"
+    )
 
 
 def test_backups_keep_at_least_a_week_of_point_in_time_recovery(stack_plan):
@@ -71,7 +78,9 @@ def test_dev_is_disposable(dev_plan):
 def test_prod_is_protected(prod_plan):
     db = prod_plan.one(RDS).inputs
     assert db["multiAz"] is True and db["deletionProtection"] is True
-    assert db["skipFinalSnapshot"] is False and db["finalSnapshotIdentifier"] == "dhakacart-prod-postgres-final"
+    assert (
+        db["skipFinalSnapshot"] is False and db["finalSnapshotIdentifier"] == "dhakacart-prod-postgres-final"
+    )
     assert db["deleteAutomatedBackups"] is False
     assert db["instanceClass"] == "db.t4g.medium" and db["allocatedStorage"] == 100
     assert db["maxAllocatedStorage"] == 500
@@ -79,8 +88,10 @@ def test_prod_is_protected(prod_plan):
     assert db["performanceInsightsEnabled"] is True and db["performanceInsightsKmsKeyId"] == key.state["arn"]
 
 
-@pytest.mark.parametrize(("instance_class", "supported"), [
-    ("db.t4g.micro", False), ("db.t3.small", False), ("db.t4g.medium", True), ("db.m7g.large", True)])
+@pytest.mark.parametrize(
+    ("instance_class", "supported"),
+    [("db.t4g.micro", False), ("db.t3.small", False), ("db.t4g.medium", True), ("db.m7g.large", True)],
+)
 def test_performance_insights_support_follows_the_instance_size(instance_class, supported):
     assert supports_performance_insights(instance_class) is supported
 
@@ -105,8 +116,14 @@ def test_component_exposes_a_secret_connection_url_for_psycopg(stack_plan):
     assert (unquote(url.username), unquote(url.password)) == ("dhakacart_app", plain["password"])
     assert plain["address"] == db.state["address"] and plain["port"] == 5432
     assert (plain["db_name"], plain["username"]) == ("dhakacart", "dhakacart_app")
-    for key in ("instance_id", "instance_arn", "security_group_id", "subnet_group_name", "parameter_group_name",
-                "kms_key_arn"):
+    for key in (
+        "instance_id",
+        "instance_arn",
+        "security_group_id",
+        "subnet_group_name",
+        "parameter_group_name",
+        "kms_key_arn",
+    ):
         assert plain[key], key
 
 

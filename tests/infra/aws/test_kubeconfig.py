@@ -31,7 +31,9 @@ SERVER = "https://13.232.10.20:6443"
 
 def published_kubeconfig(instance_id: str = INSTANCE) -> str:
     """A kubeconfig shaped exactly like the one cloud-init publishes (the offline plan's answer)."""
-    return kc._offline_outputs("k3s-kubeconfig", {"server_url": SERVER, "instance_id": instance_id})["kubeconfig"]
+    return kc._offline_outputs("k3s-kubeconfig", {"server_url": SERVER, "instance_id": instance_id})[
+        "kubeconfig"
+    ]
 
 
 @dataclass
@@ -68,9 +70,17 @@ class FakeApi:
     calls: list[dict] = field(default_factory=list)
 
     def get(self, url: str, **kwargs) -> FakeResponse:
-        self.calls.append({"url": url, **kwargs, "files": {
-            "ca": Path(kwargs["verify"]).read_text(), "cert": Path(kwargs["cert"][0]).read_text(),
-            "key": Path(kwargs["cert"][1]).read_text()}})
+        self.calls.append(
+            {
+                "url": url,
+                **kwargs,
+                "files": {
+                    "ca": Path(kwargs["verify"]).read_text(),
+                    "cert": Path(kwargs["cert"][0]).read_text(),
+                    "key": Path(kwargs["cert"][1]).read_text(),
+                },
+            }
+        )
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         if isinstance(answer, Exception):
             raise answer
@@ -79,16 +89,28 @@ class FakeApi:
 
 @pytest.fixture
 def ssm(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
         yield boto3.client("ssm", region_name=REGION)
 
 
 def props(**overrides) -> dict:
-    return {"parameter_name": PARAMETER, "region": REGION, "server_url": SERVER, "instance_id": INSTANCE,
-            "parameter_timeout_seconds": 900, "api_timeout_seconds": 300, "kubeconfig": None, **overrides}
+    return {
+        "parameter_name": PARAMETER,
+        "region": REGION,
+        "server_url": SERVER,
+        "instance_id": INSTANCE,
+        "parameter_timeout_seconds": 900,
+        "api_timeout_seconds": 300,
+        "kubeconfig": None,
+        **overrides,
+    }
 
 
 def provider(time: FakeTime, api: FakeApi) -> KubeconfigProvider:

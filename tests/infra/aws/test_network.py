@@ -24,7 +24,7 @@ def test_subnet_cidrs_are_computed_disjoint_and_inside_the_vpc(cidr, zones):
     nets = [ipaddress.ip_network(c) for c in public + private]
     vpc = ipaddress.ip_network(cidr)
     assert all(n.subnet_of(vpc) for n in nets)
-    assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+    assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
 
 
 def test_a_third_zone_does_not_renumber_the_first_two():
@@ -45,7 +45,9 @@ def test_one_public_and_one_private_subnet_per_zone(stack_plan):
     assert len(public) == len(private) == zones
     assert len({s.inputs["availabilityZone"] for s in public}) == zones
     assert {s.inputs["availabilityZone"] for s in public} == {s.inputs["availabilityZone"] for s in private}
-    expected_public, expected_private = subnet_cidrs(stack_plan.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"], zones)
+    expected_public, expected_private = subnet_cidrs(
+        stack_plan.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"], zones
+    )
     assert sorted(s.inputs["cidrBlock"] for s in public) == sorted(expected_public)
     assert sorted(s.inputs["cidrBlock"] for s in private) == sorted(expected_private)
     assert all(s.inputs.get("mapPublicIpOnLaunch") is False for s in public + private)
@@ -77,14 +79,18 @@ def test_flow_logs_go_to_an_encrypted_log_group_with_retention(stack_plan):
     assert group.inputs["kmsKeyId"] == key.state["arn"] and key.inputs["enableKeyRotation"] is True
     statement = json.loads(key.inputs["policy"])["Statement"][1]
     assert statement["Principal"] == {"Service": "logs.ap-south-1.amazonaws.com"}
-    assert statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"].endswith(group.inputs["name"])
+    assert statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"].endswith(
+        group.inputs["name"]
+    )
 
 
 def test_flow_log_role_may_only_write_its_own_log_group(stack_plan):
     role = stack_plan.one("aws:iam/role:Role", "network-flow-logs-role")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
-    policy = json.loads(stack_plan.one("aws:iam/rolePolicy:RolePolicy", "network-flow-logs-write").inputs["policy"])
+    policy = json.loads(
+        stack_plan.one("aws:iam/rolePolicy:RolePolicy", "network-flow-logs-write").inputs["policy"]
+    )
     arn = stack_plan.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").state["arn"]
     (statement,) = policy["Statement"]
     assert statement["Resource"] == [arn, f"{arn}:*"]
@@ -119,8 +125,18 @@ def test_network_component_exposes_its_outputs(stack_plan):
     component = stack_plan.one("dhakacart:aws:Network")
     outputs = reveal(component.outputs)
     assert outputs["vpc_id"] == stack_plan.one("aws:ec2/vpc:Vpc").id
-    assert set(outputs) >= {"vpc_id", "vpc_cidr", "public_subnet_ids", "private_subnet_ids", "availability_zones",
-                            "cluster_security_group_id", "database_security_group_id", "private_subnet_cidrs"}
+    assert set(outputs) >= {
+        "vpc_id",
+        "vpc_cidr",
+        "public_subnet_ids",
+        "private_subnet_ids",
+        "availability_zones",
+        "cluster_security_group_id",
+        "database_security_group_id",
+        "private_subnet_cidrs",
+    }
     zones = {"dev": 2, "prod": 3}[stack_plan.stack]
     assert len(outputs["private_subnet_ids"]) == len(outputs["availability_zones"]) == zones
-    assert sorted(outputs["private_subnet_cidrs"]) == sorted(s.inputs["cidrBlock"] for s in _subnets(stack_plan, "private"))
+    assert sorted(outputs["private_subnet_cidrs"]) == sorted(
+        s.inputs["cidrBlock"] for s in _subnets(stack_plan, "private")
+    )

@@ -1,0 +1,148 @@
+"""`python -m dhakacart_infra.plan`: the offline plan a newcomer runs with `make plan STACK=dev`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dhakacart_infra.plan.__main__ import main
+from dhakacart_infra.plan.mocks import RecordedResource, reveal
+from dhakacart_infra.plan.runner import run_program
+from dhakacart_infra.plan.tree import resource_tree
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dev_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("plan")
+    import contextlib
+    import io
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["--stack", "dev", "--out", str(out)])
+    return code, stdout.getvalue(), stderr.getvalue(), out
+
+
+def test_plan_prints_the_resource_tree_and_exits_zero(dev_run):
+    code, stdout, _, _ = dev_run
+    assert code == 0
+    lines = stdout.splitlines()
+    assert "pulumi:pulumi:Stack  dhakacart-dev" in lines
+    network = next(i for i, line in enumerate(lines) if line.endswith("dhakacart:aws:Network  network"))
+    assert lines[network].startswith("├─ ")
+    assert lines[network + 1].startswith("│  ├─ ")  # the network's children are indented under it
+    assert any(line.endswith("aws:ec2/vpc:Vpc  network-vpc") and line.startswith("│  ") for line in lines)
+    assert any(line.endswith("aws:rds/instance:Instance  database-postgres") for line in lines)
+
+
+def test_plan_prints_outputs_with_secrets_masked(dev_run):
+    _, stdout, _, _ = dev_run
+    outputs = stdout.split("Outputs (secrets masked):", 1)[1]
+    assert any(line.split() == ["kubeconfig", "[secret]"] for line in outputs.splitlines())
+    assert "vpcId" in outputs and "clusterPublicIp" in outputs and "ssmStartSessionCommand" in outputs
+    assert "BEGIN CERTIFICATE" not in stdout and "client-key-data" not in stdout
+
+
+def test_plan_writes_resources_json_without_secret_values(dev_run):
+    _, stdout, _, out = dev_run
+    path = out / "dev" / "resources.json"
+    assert str(path) in stdout
+    data = json.loads(path.read_text())
+    assert data["stack"] == "dev" and data["outputs"]["kubeconfig"] == "[secret]"
+    by_name = {(r["type"], r["name"]): r for r in data["resources"]}
+    server = by_name[("aws:ec2/instance:Instance", "k3s-server")]
+    assert server["parent"] == "k3s" and server["inputs"]["userData"] == "[secret]"
+    assert by_name[("aws:rds/instance:Instance", "database-postgres")]["inputs"]["password"] == "[secret]"
+    plan = run_program("dev")
+    password = reveal(
+        plan.one("random:index/randomPassword:RandomPassword", "database-password").state["result"]
+    )
+    assert password not in path.read_text()
+
+
+def test_unknown_stack_is_a_clear_error_with_exit_2(capsys, tmp_path):
+    assert main(["--stack", "staging", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no stack file Pulumi.staging.yaml" in err and "dev, prod" in err
+    assert "Traceback" not in err
+
+
+def test_config_error_is_reported_with_the_fix_and_exit_2(capsys, tmp_path):
+    code = main(
+        [
+            "--stack",
+            "prod",
+            "--out",
+            str(tmp_path),
+            "--config",
+            "dbMultiAz=false",
+            "--config",
+            "k3sInstanceType=t2.micro",
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Pulumi.prod.yaml cannot be deployed" in err
+    assert "pulumi config set --stack prod dbMultiAz true" in err and "t2.micro" in err
+    assert not (tmp_path / "prod").exists()
+
+
+def test_malformed_config_option_is_a_usage_error(tmp_path):
+    with pytest.raises(SystemExit) as caught:
+        main(["--stack", "dev", "--out", str(tmp_path), "--config", "dbMultiAz"])
+    assert caught.value.code == 2
+
+
+def test_the_module_runs_as_a_command_without_a_traceback():
+    result = subprocess.run(
+        [sys.executable, "-m", "dhakacart_infra.plan", "--stack", "nope"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no stack file Pulumi.nope.yaml")
+    assert "Traceback" not in result.stderr
+
+
+def _record(urn: str, type_: str, name: str, parent: str = "") -> RecordedResource:
+    return RecordedResource(
+        urn=urn,
+        type=type_,
+        name=name,
+        custom=True,
+        parent=parent,
+        provider="",
+        dependencies=[],
+        property_dependencies={},
+        inputs={},
+        protect=False,
+        delete_before_replace=False,
+        ignore_changes=[],
+        additional_secret_outputs=[],
+    )
+
+
+def test_tree_nests_children_under_parents_in_registration_order():
+    records = [
+        _record("a", "x:C", "comp", "stack"),
+        _record("b", "x:R", "first", "a"),
+        _record("c", "x:R", "inner", "b"),
+        _record("d", "x:R", "second", "a"),
+        _record("e", "x:P", "top"),
+    ]
+    assert resource_tree(records, "root") == [
+        "root",
+        "├─ x:C  comp",
+        "│  ├─ x:R  first",
+        "│  │  └─ x:R  inner",
+        "│  └─ x:R  second",
+        "└─ x:P  top",
+    ]
