@@ -194,7 +194,7 @@ REJECTIONS = [
 @pytest.mark.parametrize(
     ("stack", "overrides", "key", "reason"),
     REJECTIONS,
-    ids=[f"{s}-{k}-{list(o.values())[0]!s:.20}" for s, o, k, _ in REJECTIONS],
+    ids=[f"{s}-{k}-{next(iter(o.values()))!s:.20}" for s, o, k, _ in REJECTIONS],
 )
 def test_bad_value_is_rejected_naming_key_value_and_fix(stack, overrides, key, reason):
     error = problems(stack, overrides)
