@@ -3,9 +3,13 @@
 Loki's compactor deletes logs older than the retention period; the bucket's lifecycle rule is the
 backstop that expires anything the compactor missed a day later (and cleans up failed multipart
 uploads). Objects are encrypted with a customer-managed KMS key (rotated yearly, with an S3 bucket
-key so Loki's many small writes do not each call KMS), the bucket refuses plain HTTP, and all
-public access is blocked. The node's instance role gets exactly the S3 and KMS actions Loki uses,
-on this bucket and this key only.
+key so Loki's many small writes do not each call KMS), versioning keeps a day's undo window for
+deletes, the bucket refuses plain HTTP, and all public access is blocked. The node's instance role
+gets exactly the S3 and KMS actions Loki uses, on this bucket and this key only.
+
+Not enabled, on purpose: access logging, event notifications and cross-region replication. These
+are disposable logs with a retention of days; a second bucket of access logs about them, or a copy
+in another region, would cost more than the data is worth.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ LOKI_BUCKET_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation"]
 LOKI_KMS_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 # Days the lifecycle rule waits past the retention period before expiring an object.
 LIFECYCLE_GRACE_DAYS = 1
+# Days a deleted or overwritten object's old version is kept (undo window for a bad delete).
+NONCURRENT_VERSION_DAYS = 1
 
 
 class LokiBucketConfigError(ValueError):
@@ -69,6 +75,21 @@ def bucket_access_policy(bucket_arn: str, key_arn: str) -> str:
     )
 
 
+def key_policy(account_id: str, partition: str) -> str:
+    """The account administers the key through IAM; who may use it is decided by IAM policies (the
+    node role's, below), so no principal gets use of it by default."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AccountAdministersThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }],
+    })
+
+
 def tls_only_bucket_policy(bucket_arn: str) -> str:
     return json.dumps(
         {
@@ -103,12 +124,16 @@ class LokiBucket(pulumi.ComponentResource):
         super().__init__("dhakacart:aws:LokiBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
 
         self.kms_key = aws.kms.Key(
             f"{name}-key",
             description="Encrypts DhakaCart's Loki log chunks and index in S3",
             enable_key_rotation=True,
             deletion_window_in_days=30,
+            policy=pulumi.Output.all(account, partition).apply(lambda v: key_policy(v[0], v[1])),
             tags={**tags, "Name": f"{name}-key"},
             opts=child,
         )
@@ -149,6 +174,14 @@ class LokiBucket(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        # Versioning guards against a bad delete (a compactor bug, a wrong `aws s3 rm`) for a day;
+        # the lifecycle rules below keep the old versions from piling up.
+        self.versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=self.bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+        )
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=self.bucket.id,
@@ -160,13 +193,26 @@ class LokiBucket(pulumi.ComponentResource):
                     "expiration": {"days": args.retention_days + LIFECYCLE_GRACE_DAYS},
                 },
                 {
+                    "id": "expire-deleted-versions",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_VERSION_DAYS},
+                },
+                {
+                    "id": "remove-expired-delete-markers",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "expiration": {"expired_object_delete_marker": True},
+                },
+                {
                     "id": "abort-incomplete-multipart-uploads",
                     "status": "Enabled",
                     "filter": {"prefix": ""},
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
                 },
             ],
-            opts=child,
+            # S3 rejects noncurrent-version rules on a bucket whose versioning is not yet set.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]),
         )
         self.bucket_policy = aws.s3.BucketPolicy(
             f"{name}-tls-only",

@@ -67,7 +67,20 @@ def test_lifecycle_expires_objects_a_day_after_retention(retention_days, expiry)
     assert rules["expire-after-loki-retention"]["expiration"]["days"] == expiry
     assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"][
         "daysAfterInitiation"] == 1
+    assert rules["expire-deleted-versions"]["noncurrentVersionExpiration"]["noncurrentDays"] == 1
+    assert rules["remove-expired-delete-markers"]["expiration"]["expiredObjectDeleteMarker"] is True
     assert all(r["status"] == "Enabled" for r in rules.values())
+
+
+def test_versioning_is_on_and_lifecycle_waits_for_it(plan):
+    versioning = plan.one("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning.revealed()["versioningConfiguration"]["status"] == "Enabled"
+    assert plan.depends_on(plan.one(LIFECYCLE), versioning)
+
+
+def test_key_is_administered_by_the_account_and_used_only_through_iam(plan):
+    (statement,) = json.loads(one(plan, "aws:kms/key:Key")["policy"])["Statement"]
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
 
 
 def test_node_role_gets_only_this_bucket_and_key(plan):

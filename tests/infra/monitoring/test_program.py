@@ -1,0 +1,105 @@
+"""Monitoring and logging as the whole program wires them, for both stack files."""
+
+from __future__ import annotations
+
+import json
+
+from dhakacart_infra.plan.manifests import write_manifests
+from dhakacart_infra.plan.mocks import contains_secret, is_secret, reveal
+from tests.infra.monitoring.conftest import release
+from tests.infra.monitoring.helpers import validate_custom_resources
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+MONITORING_COMPONENTS = ("dhakacart:k8s:Monitoring", "dhakacart:k8s:Logging",
+                         "dhakacart:k8s:ShopObservability")
+SLACK = "https://hooks.slack.com/services/T1/B1/whole-program-test"
+SMTP_PASSWORD = "whole-program-smtp-password"
+
+
+def monitoring_resources(plan):
+    components = [r for r in plan.resources if r.type in MONITORING_COMPONENTS]
+    assert len(components) == 3
+    return components + [r for c in components for r in plan.children_of(c)]
+
+
+def test_stack_outputs_grafana_url_and_password_command(stack_plan):
+    outputs = stack_plan.outputs
+    host = "grafana.shop.dhakacart.example" if stack_plan.stack == "prod" else "grafana.13-232-"
+    assert outputs["grafanaUrl"].startswith(f"https://{host}")
+    assert not is_secret(outputs["grafanaUrl"])
+    assert outputs["grafanaAdminPasswordCommand"] == (
+        "kubectl -n monitoring get secret grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d")
+
+
+def test_grafana_shares_the_shops_host_name(stack_plan):
+    ingress = release(stack_plan, "kube-prometheus-stack").revealed()["values"]["grafana"]["ingress"]
+    assert [f"https://{h}" for h in ingress["hosts"]] == [stack_plan.outputs["grafanaUrl"]]
+    assert stack_plan.outputs["storefrontUrl"].removeprefix("https://") in ingress["hosts"][0]
+
+
+def test_shop_workloads_do_not_depend_on_the_monitoring_stack(stack_plan):
+    monitoring = monitoring_resources(stack_plan)
+    deployments = stack_plan.of_type(DEPLOYMENT)
+    assert {d.revealed()["metadata"]["name"] for d in deployments} >= {"dhakacart-web", "dhakacart-api"}
+    for deployment in deployments:
+        for resource in monitoring:
+            assert not stack_plan.depends_on(deployment, resource), (deployment.name, resource.name)
+
+
+def test_config_reaches_prometheus_and_loki(stack_plan):
+    expected = {"dev": ("7d", "10Gi", "168h"), "prod": ("15d", "50Gi", "720h")}[stack_plan.stack]
+    spec = release(stack_plan, "kube-prometheus-stack").revealed()["values"]["prometheus"]["prometheusSpec"]
+    loki = release(stack_plan, "loki").revealed()["values"]["loki"]
+    claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert (spec["retention"], claim["resources"]["requests"]["storage"],
+            loki["limits_config"]["retention_period"]) == expected
+
+
+def test_dev_keeps_logs_on_the_node_and_creates_no_bucket(dev_plan):
+    assert release(dev_plan, "loki").revealed()["values"]["loki"]["storage"]["type"] == "filesystem"
+    assert not dev_plan.of_type("dhakacart:aws:LokiBucket")
+
+
+def test_prod_keeps_logs_in_the_bucket_the_node_role_may_use(prod_plan):
+    bucket = prod_plan.one("aws:s3/bucket:Bucket", "loki-logs-bucket")
+    storage = release(prod_plan, "loki").revealed()["values"]["loki"]["storage"]
+    assert storage["type"] == "s3"
+    assert storage["bucketNames"]["chunks"] == bucket.state["bucket"]
+    assert storage["s3"]["region"] == "ap-south-1"
+    attachment = prod_plan.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                               "loki-logs-node-role-access")
+    node_role = prod_plan.one("aws:iam/role:Role", "k3s-role")  # the K3s server's instance role
+    assert attachment.revealed()["role"] == node_role.state["name"]
+    assert prod_plan.depends_on(attachment, node_role)
+    lifecycle = prod_plan.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+                              "loki-logs-lifecycle").revealed()
+    expiry = next(r for r in lifecycle["rules"] if r["id"] == "expire-after-loki-retention")
+    assert expiry["expiration"]["days"] == 31  # 720h retention + one day
+
+
+def test_prod_without_receivers_configured_secrets_still_routes_email(prod_plan):
+    config = release(prod_plan, "kube-prometheus-stack").revealed()["values"]["alertmanager"]["config"]
+    assert config["route"]["receiver"] == "dhakacart-oncall"
+    (email,) = next(r for r in config["receivers"] if r["name"] == "dhakacart-oncall")["email_configs"]
+    assert email["to"] == "oncall@dhakacart.example"
+
+
+def test_secret_receivers_from_stack_config_never_reach_helm_values(run_stack):
+    plan = run_stack("prod", overrides={"alertSlackWebhookUrl": SLACK, "alertSmtpPassword": SMTP_PASSWORD})
+    for r in plan.of_type("kubernetes:helm.sh/v3:Release"):
+        assert not contains_secret(r.inputs), r.name
+        text = json.dumps(reveal(r.inputs))
+        assert SLACK not in text and SMTP_PASSWORD not in text, r.name
+    secret = plan.one("kubernetes:core/v1:Secret", "monitoring-alertmanager-receivers")
+    data = secret.inputs["stringData"]
+    assert is_secret(data) or all(is_secret(v) for v in data.values())
+    assert reveal(data) == {"slack-webhook-url": SLACK, "smtp-password": SMTP_PASSWORD}
+
+
+def test_every_custom_resource_the_plan_writes_matches_its_schema(stack_plan, tmp_path):
+    write_manifests(stack_plan, tmp_path)
+    result = validate_custom_resources(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for kind in ("ClusterIssuer", "ServiceMonitor", "PrometheusRule"):
+        assert f" {kind}/" in result.stdout, kind
+    assert ", 0 invalid" in result.stdout
