@@ -218,9 +218,13 @@ class PlanMocks(pulumi.runtime.Mocks):
         elif typ == "aws:kms/key:Key":
             extra.update(keyId=rid, arn=f"arn:aws:kms:{region}:{account}:key/{rid}")
         elif typ == "aws:iam/role:Role":
-            extra.update(arn=f"arn:aws:iam::{account}:role/{inputs.get('name') or rid}", uniqueId=f"AROA{rid.upper()}")
+            # Like the engine, an auto-named role gets a physical name (RolePolicyAttachment needs it).
+            role_name = inputs.get("name") or f"{inputs.get('namePrefix') or ''}{rid}"
+            extra.update(name=role_name, arn=f"arn:aws:iam::{account}:role/{role_name}",
+                         uniqueId=f"AROA{rid.upper()}")
         elif typ == "aws:iam/instanceProfile:InstanceProfile":
-            extra["arn"] = f"arn:aws:iam::{account}:instance-profile/{inputs.get('name') or rid}"
+            profile_name = inputs.get("name") or rid  # auto-named like a role (EC2 refers to it by name)
+            extra.update(name=profile_name, arn=f"arn:aws:iam::{account}:instance-profile/{profile_name}")
         elif typ == "aws:iam/policy:Policy":
             extra["arn"] = f"arn:aws:iam::{account}:policy/{inputs.get('name') or rid}"
         elif typ == "aws:s3/bucketV2:BucketV2" or typ == "aws:s3/bucket:Bucket":

@@ -77,11 +77,14 @@ class PlanResult:
             edges = list(record.dependencies)
             for urns in record.property_dependencies.values():
                 edges.extend(urns)
-            if record.parent:
-                edges.append(record.parent)
             # Depending on a component means depending on all of its children.
             for edge in list(edges):
                 edges.extend(r.urn for r in self.resources if r.parent == edge)
+            # A child waits for what its parent waits for, but not for its siblings: the parent's
+            # own edges are walked from the frontier, its children are not added here (else every
+            # top-level resource would "depend" on every other through the root Stack).
+            if record.parent:
+                edges.append(record.parent)
             if dependency.urn in edges:
                 return True
             frontier.extend(edges)
