@@ -179,9 +179,10 @@ class K3sCluster(pulumi.ComponentResource):
             tags=with_name(f"{prefix}-k3s"),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                # A newer Ubuntu image must not replace the only server (and with it the cluster):
-                # the AMI is taken at creation; OS patches come from unattended-upgrades.
-                ignore_changes=["ami"],
+                # The server is the cluster: a newer Ubuntu image or a changed k3sVersion must not
+                # stop or replace it. Both apply when a server is created (cloud-init runs once);
+                # OS patches come from unattended-upgrades, K3s upgrades as README describes.
+                ignore_changes=["ami", "userData"],
             ),
         )
         association = aws.ec2.EipAssociation(

@@ -209,7 +209,7 @@ class Network(pulumi.ComponentResource):
 
     def _flow_logs(self, name: str, prefix: str, vpc: aws.ec2.Vpc, retention_days: int) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        log_group_name = f"/dhakacart/{prefix}/vpc-flow-logs"
+        log_group_name = f"/vpc-flow-logs/{prefix}"
         key = EncryptionKey(
             f"{name}-flow-logs-key",
             description=f"{prefix}: encrypts the VPC flow log group",

@@ -78,7 +78,7 @@ def test_instance_is_hardened(stack_plan):
     assert inputs["instanceType"] == {"dev": "t3.medium", "prod": "t3.xlarge"}[stack_plan.stack]
     assert not inputs.get("keyName")  # no SSH key: access is through SSM Session Manager
     assert inputs["disableApiTermination"] is (stack_plan.stack == "prod")
-    assert "ami" in server.ignore_changes
+    assert set(server.ignore_changes) == {"ami", "userData"}  # never stop or replace the only server
 
 
 def test_instance_uses_the_latest_ubuntu_lts_ami_from_canonical(stack_plan):
