@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_STRATEGY="moving-window",
-        RATELIMIT_DEFAULT=DEFAULT_RATE_LIMIT,
+        DEFAULT_RATE_LIMIT=DEFAULT_RATE_LIMIT,
         AUTH_RATE_LIMIT=AUTH_RATE_LIMIT,
         JSON_SORT_KEYS=False,
     )
@@ -135,7 +136,7 @@ def _configure_logging(level: str) -> None:
 
     root = logging.getLogger()
     if not any(getattr(h, "_dhakacart", False) for h in root.handlers):
-        handler = logging.StreamHandler()
+        handler = logging.StreamHandler(sys.stdout)  # containers: logs are stdout
         handler.setFormatter(JsonFormatter())
         handler._dhakacart = True  # type: ignore[attr-defined]
         root.addHandler(handler)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app, request
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -27,6 +28,21 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-limiter = Limiter(key_func=get_remote_address)
+
+
+def _default_rate_limit() -> str:
+    # Read per request so each app (and each test) can set its own; see RATELIMIT_DEFAULT_LIMIT.
+    return current_app.config["DEFAULT_RATE_LIMIT"]
+
+
+def _exempt_from_default_limit() -> bool:
+    return request.endpoint in ("static", "apidocs.docs_asset")
+
+
+limiter = Limiter(
+    key_func=get_remote_address,
+    default_limits=[_default_rate_limit],
+    default_limits_exempt_when=_exempt_from_default_limit,
+)
 csrf = CSRFProtect()
 cors = CORS()

@@ -50,8 +50,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def build_app(url: str, **config: Any) -> Flask:
     from dhakacart import create_app
 
-    environ = {"DHAKACART_ENV": "test", "SECRET_KEY": TEST_SECRET, "DATABASE_URL": url,
-               "LOG_LEVEL": "WARNING"}
+    environ = {
+        "DHAKACART_ENV": "test",
+        "SECRET_KEY": TEST_SECRET,
+        "DATABASE_URL": url,
+        "LOG_LEVEL": "WARNING",
+    }
     environ.update(config.pop("ENVIRON", {}))
     overrides = {"ENVIRON": environ, "RATELIMIT_ENABLED": False, "SERVER_NAME": None}
     overrides.update(config)

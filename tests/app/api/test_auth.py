@@ -7,8 +7,12 @@ import pytest
 
 from tests.app.conftest import PASSWORD, TEST_SECRET
 
-NEW_USER = {"email": "Rahim@Example.com", "password": "nakshi-kantha-42", "name": "Rahim Uddin",
-            "phone": "01812-345678"}
+NEW_USER = {
+    "email": "Rahim@Example.com",
+    "password": "nakshi-kantha-42",
+    "name": "Rahim Uddin",
+    "phone": "01812-345678",
+}
 
 
 def register(client, **changes):
@@ -38,8 +42,13 @@ def test_register_twice_is_409(client):
 
 @pytest.mark.parametrize(
     ("changes", "field"),
-    [({"phone": "12345"}, "body.phone"), ({"email": "not-an-email"}, "body.email"),
-     ({"password": "short"}, "body.password"), ({"name": ""}, "body.name"), ({"role": "admin"}, "body.role")],
+    [
+        ({"phone": "12345"}, "body.phone"),
+        ({"email": "not-an-email"}, "body.email"),
+        ({"password": "short"}, "body.password"),
+        ({"name": ""}, "body.name"),
+        ({"role": "admin"}, "body.role"),
+    ],
 )
 def test_register_validates_each_field(client, changes, field):
     response = register(client, **changes)
@@ -54,8 +63,9 @@ def test_login_returns_bearer_tokens(client):
     body = login(client).get_json()
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 900
-    claims = jwt.decode(body["access_token"], TEST_SECRET, algorithms=["HS256"], audience="dhakacart-api",
-                        issuer="dhakacart")
+    claims = jwt.decode(
+        body["access_token"], TEST_SECRET, algorithms=["HS256"], audience="dhakacart-api", issuer="dhakacart"
+    )
     assert claims["typ"] == "access"
     assert claims["exp"] - claims["iat"] == 900
 
@@ -78,8 +88,15 @@ def test_me_requires_a_valid_access_token(client, customer):
 
 def _forge(claims, key=TEST_SECRET, algorithm="HS256"):
     now = datetime.now(UTC)
-    base = {"iss": "dhakacart", "aud": "dhakacart-api", "sub": "1", "iat": now, "exp": now + timedelta(minutes=5),
-            "typ": "access", "jti": "x"}
+    base = {
+        "iss": "dhakacart",
+        "aud": "dhakacart-api",
+        "sub": "1",
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "typ": "access",
+        "jti": "x",
+    }
     base.update(claims)
     return {"Authorization": f"Bearer {jwt.encode(base, key, algorithm=algorithm)}"}
 
@@ -87,14 +104,24 @@ def _forge(claims, key=TEST_SECRET, algorithm="HS256"):
 @pytest.mark.parametrize(
     ("headers_factory", "code"),
     [
-        (lambda uid: _forge({"sub": str(uid), "exp": datetime.now(UTC) - timedelta(seconds=1)}), "token_expired"),
+        (
+            lambda uid: _forge({"sub": str(uid), "exp": datetime.now(UTC) - timedelta(seconds=1)}),
+            "token_expired",
+        ),
         (lambda uid: _forge({"sub": str(uid), "iss": "someone-else"}), "invalid_token"),
         (lambda uid: _forge({"sub": str(uid), "aud": "other-api"}), "invalid_token"),
-        (lambda uid: _forge({"sub": str(uid)}, key="another-secret-of-sufficient-length-000"), "invalid_token"),
+        (
+            lambda uid: _forge({"sub": str(uid)}, key="another-secret-of-sufficient-length-000"),
+            "invalid_token",
+        ),
         (lambda uid: _forge({"sub": str(uid)}, algorithm="HS512"), "invalid_token"),
         (lambda uid: _forge({"sub": str(uid), "typ": "refresh"}), "invalid_token"),
-        (lambda uid: {"Authorization": "Bearer " + jwt.encode({"sub": str(uid)}, key=None, algorithm="none")},
-         "invalid_token"),
+        (
+            lambda uid: {
+                "Authorization": "Bearer " + jwt.encode({"sub": str(uid)}, key=None, algorithm="none")
+            },
+            "invalid_token",
+        ),
     ],
     ids=["expired", "issuer", "audience", "signature", "algorithm", "refresh-as-access", "alg-none"],
 )
@@ -114,8 +141,14 @@ def test_refresh_rotates_and_the_new_tokens_work(client, customer):
     assert response.status_code == 200
     tokens = response.get_json()
     assert tokens["refresh_token"] != customer.refresh_token
-    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 200
-    assert client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 200
+    assert (
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code
+        == 200
+    )
+    assert (
+        client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code
+        == 200
+    )
 
 
 def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(client, customer):
@@ -132,8 +165,10 @@ def test_other_logins_survive_a_reuse_in_one_family(client, customer):
     second_login = login(client, email=customer.email, password=PASSWORD).get_json()
     client.post("/api/v1/auth/refresh", json={"refresh_token": customer.refresh_token})
     client.post("/api/v1/auth/refresh", json={"refresh_token": customer.refresh_token})
-    assert client.post("/api/v1/auth/refresh",
-                       json={"refresh_token": second_login["refresh_token"]}).status_code == 200
+    assert (
+        client.post("/api/v1/auth/refresh", json={"refresh_token": second_login["refresh_token"]}).status_code
+        == 200
+    )
 
 
 def test_an_access_token_is_not_a_refresh_token(client, customer):
@@ -142,7 +177,9 @@ def test_an_access_token_is_not_a_refresh_token(client, customer):
 
 
 def test_logout_revokes_the_refresh_token(client, customer):
-    assert client.post("/api/v1/auth/logout", json={"refresh_token": customer.refresh_token}).status_code == 204
+    assert (
+        client.post("/api/v1/auth/logout", json={"refresh_token": customer.refresh_token}).status_code == 204
+    )
     response = client.post("/api/v1/auth/refresh", json={"refresh_token": customer.refresh_token})
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "invalid_token"

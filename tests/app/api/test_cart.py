@@ -7,13 +7,19 @@ def put(client, headers, product_id, quantity):
 
 def test_cart_needs_a_token(client, seeded):
     assert client.get("/api/v1/cart").status_code == 401
-    assert client.put(f"/api/v1/cart/items/{seeded['padma-hilsa-1kg']}", json={"quantity": 1}).status_code == 401
+    assert (
+        client.put(f"/api/v1/cart/items/{seeded['padma-hilsa-1kg']}", json={"quantity": 1}).status_code == 401
+    )
     assert client.delete(f"/api/v1/cart/items/{seeded['padma-hilsa-1kg']}").status_code == 401
 
 
 def test_empty_cart(client, customer):
-    assert client.get("/api/v1/cart", headers=customer).get_json() == {"items": [], "total": "0.00",
-                                                                       "currency": "BDT", "count": 0}
+    assert client.get("/api/v1/cart", headers=customer).get_json() == {
+        "items": [],
+        "total": "0.00",
+        "currency": "BDT",
+        "count": 0,
+    }
 
 
 def test_set_quantities_and_totals_are_exact(client, seeded, customer):
@@ -31,7 +37,9 @@ def test_quantity_above_stock_is_409_with_the_shortage(client, seeded, customer)
     assert response.status_code == 409
     error = response.get_json()["error"]
     assert error["code"] == "insufficient_stock"
-    assert error["details"] == [{"product_id": seeded["dhakai-jamdani-saree-red"], "requested": 7, "available": 6}]
+    assert error["details"] == [
+        {"product_id": seeded["dhakai-jamdani-saree-red"], "requested": 7, "available": 6}
+    ]
 
 
 def test_unknown_product_is_404(client, seeded, customer):

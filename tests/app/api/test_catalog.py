@@ -10,8 +10,17 @@ def test_lists_active_products_with_exact_money(client, seeded):
     assert body["total"] == len(seeded) >= 40
     assert body["page"] == 1 and body["per_page"] == 20 and len(body["items"]) == 20
     product = body["items"][0]
-    assert set(product) == {"id", "slug", "name", "description", "price", "currency", "stock", "category",
-                            "image_url"}
+    assert set(product) == {
+        "id",
+        "slug",
+        "name",
+        "description",
+        "price",
+        "currency",
+        "stock",
+        "category",
+        "image_url",
+    }
     for item in body["items"]:
         assert isinstance(item["price"], str) and AMOUNT.match(item["price"])
         assert item["currency"] == "BDT"
@@ -21,8 +30,12 @@ def test_lists_active_products_with_exact_money(client, seeded):
 def test_search_matches_name_and_description_case_insensitively(client, seeded):
     names = [p["name"] for p in client.get("/api/v1/products?q=HILSA").get_json()["items"]]
     assert names and all("hilsa" in n.lower() for n in names)
-    assert client.get("/api/v1/products?q=zzzz-nothing").get_json() == {"items": [], "page": 1, "per_page": 20,
-                                                                         "total": 0}
+    assert client.get("/api/v1/products?q=zzzz-nothing").get_json() == {
+        "items": [],
+        "page": 1,
+        "per_page": 20,
+        "total": 0,
+    }
 
 
 def test_search_treats_like_wildcards_literally(client, seeded):
@@ -30,7 +43,9 @@ def test_search_treats_like_wildcards_literally(client, seeded):
 
 
 def test_filters_by_category_and_price_range(client, seeded):
-    body = client.get("/api/v1/products?category=fruits&min_price=500&max_price=1000.00&per_page=100").get_json()
+    body = client.get(
+        "/api/v1/products?category=fruits&min_price=500&max_price=1000.00&per_page=100"
+    ).get_json()
     assert body["total"] > 0
     for item in body["items"]:
         assert item["category"]["slug"] == "fruits"
@@ -57,9 +72,14 @@ def test_paginates_without_overlap(client, seeded):
 
 
 def test_rejects_bad_query_parameters_with_field_details(client, seeded):
-    for query, field in [("per_page=101", "query.per_page"), ("page=0", "query.page"), ("sort=cheapest", "query.sort"),
-                         ("min_price=12.345", "query.min_price"), ("min_price=1e3", "query.min_price"),
-                         ("colour=red", "query.colour")]:
+    for query, field in [
+        ("per_page=101", "query.per_page"),
+        ("page=0", "query.page"),
+        ("sort=cheapest", "query.sort"),
+        ("min_price=12.345", "query.min_price"),
+        ("min_price=1e3", "query.min_price"),
+        ("colour=red", "query.colour"),
+    ]:
         response = client.get(f"/api/v1/products?{query}")
         assert response.status_code == 422, query
         error = response.get_json()["error"]

@@ -4,8 +4,13 @@ import uuid
 
 import pytest
 
-SHIPPING = {"name": "Rahim Uddin", "phone": "01712345678", "address": "House 12, Road 5, Dhanmondi",
-            "city": "Dhaka", "postal_code": "1209"}
+SHIPPING = {
+    "name": "Rahim Uddin",
+    "phone": "01712345678",
+    "address": "House 12, Road 5, Dhanmondi",
+    "city": "Dhaka",
+    "postal_code": "1209",
+}
 
 
 def add(client, headers, product_id, quantity):
@@ -14,8 +19,11 @@ def add(client, headers, product_id, quantity):
 
 
 def checkout(client, headers, key=None, shipping=SHIPPING, **body):
-    return client.post("/api/v1/orders", json={"shipping": shipping, "payment_method": "cod", **body},
-                       headers={**headers, "Idempotency-Key": key or str(uuid.uuid4())})
+    return client.post(
+        "/api/v1/orders",
+        json={"shipping": shipping, "payment_method": "cod", **body},
+        headers={**headers, "Idempotency-Key": key or str(uuid.uuid4())},
+    )
 
 
 def stock(client, slug):
@@ -43,13 +51,17 @@ def test_checkout_creates_the_order_decrements_stock_and_empties_the_cart(client
     assert order["payment_method"] == "cod"
     assert order["shipping"]["phone"] == "+8801712345678"
     assert [(i["product_slug"], i["quantity"], i["unit_price"], i["line_total"]) for i in order["items"]] == [
-        ("padma-hilsa-1kg", 2, "2200.00", "4400.00"), ("sylhet-black-tea-500g", 1, "420.00", "420.00")]
+        ("padma-hilsa-1kg", 2, "2200.00", "4400.00"),
+        ("sylhet-black-tea-500g", 1, "420.00", "420.00"),
+    ]
     assert stock(client, "padma-hilsa-1kg") == before - 2
     assert client.get("/api/v1/cart", headers=customer).get_json()["count"] == 0
 
 
 def test_prices_are_snapshotted_on_the_order(client, seeded, customer, admin, placed):
-    client.patch(f"/api/v1/admin/products/{seeded['padma-hilsa-1kg']}", json={"price": "9999.00"}, headers=admin)
+    client.patch(
+        f"/api/v1/admin/products/{seeded['padma-hilsa-1kg']}", json={"price": "9999.00"}, headers=admin
+    )
     order = client.get(f"/api/v1/orders/{placed['id']}", headers=customer).get_json()
     assert order["items"][0]["unit_price"] == "2200.00"
     assert order["total"] == "4820.00"
@@ -117,9 +129,11 @@ def test_stock_that_ran_out_after_adding_to_cart_is_409_with_short_items(client,
 
 @pytest.mark.parametrize(
     ("shipping", "field"),
-    [({**SHIPPING, "phone": "555-1234"}, "body.shipping.phone"),
-     ({**SHIPPING, "postal_code": "12"}, "body.shipping.postal_code"),
-     ({k: v for k, v in SHIPPING.items() if k != "city"}, "body.shipping.city")],
+    [
+        ({**SHIPPING, "phone": "555-1234"}, "body.shipping.phone"),
+        ({**SHIPPING, "postal_code": "12"}, "body.shipping.postal_code"),
+        ({k: v for k, v in SHIPPING.items() if k != "city"}, "body.shipping.city"),
+    ],
 )
 def test_invalid_shipping_is_422_with_the_field(client, seeded, customer, shipping, field):
     add(client, customer, seeded["padma-hilsa-1kg"], 1)
@@ -181,9 +195,16 @@ def test_cancel_from_pending_or_confirmed_restores_stock(client, admin, placed, 
 
 @pytest.mark.parametrize(
     ("path", "illegal"),
-    [([], "shipped"), ([], "delivered"), (["confirmed"], "pending"), (["confirmed", "shipped"], "cancelled"),
-     (["confirmed", "shipped", "delivered"], "cancelled"), (["cancelled"], "confirmed"), (["cancelled"], "cancelled"),
-     (["confirmed", "shipped"], "confirmed")],
+    [
+        ([], "shipped"),
+        ([], "delivered"),
+        (["confirmed"], "pending"),
+        (["confirmed", "shipped"], "cancelled"),
+        (["confirmed", "shipped", "delivered"], "cancelled"),
+        (["cancelled"], "confirmed"),
+        (["cancelled"], "cancelled"),
+        (["confirmed", "shipped"], "confirmed"),
+    ],
 )
 def test_every_other_transition_is_409_and_changes_nothing(client, admin, placed, path, illegal):
     for status in path:
@@ -193,7 +214,7 @@ def test_every_other_transition_is_409_and_changes_nothing(client, admin, placed
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "illegal_transition"
     assert stock(client, "padma-hilsa-1kg") == hilsa
-    current = client.get(f"/api/v1/admin/orders?per_page=100", headers=admin).get_json()["items"][0]["status"]
+    current = client.get("/api/v1/admin/orders?per_page=100", headers=admin).get_json()["items"][0]["status"]
     assert current == (path[-1] if path else "pending")
 
 

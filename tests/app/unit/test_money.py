@@ -1,24 +1,30 @@
 from decimal import Decimal
 
 import pytest
+from dhakacart.money import format_taka, parse_amount, to_amount_string
 from hypothesis import given
 from hypothesis import strategies as st
-
-from dhakacart.money import format_taka, parse_amount, to_amount_string
 
 
 @pytest.mark.parametrize(
     ("paisa", "amount", "taka"),
-    [(0, "0.00", "৳0.00"), (5, "0.05", "৳0.05"), (125000, "1250.00", "৳1,250.00"),
-     (185000050, "1850000.50", "৳1,850,000.50"), (-1999, "-19.99", "-৳19.99")],
+    [
+        (0, "0.00", "৳0.00"),
+        (5, "0.05", "৳0.05"),
+        (125000, "1250.00", "৳1,250.00"),
+        (185000050, "1850000.50", "৳1,850,000.50"),
+        (-1999, "-19.99", "-৳19.99"),
+    ],
 )
 def test_formats_paisa_as_amount_and_taka(paisa, amount, taka):
     assert to_amount_string(paisa) == amount
     assert format_taka(paisa) == taka
 
 
-@pytest.mark.parametrize(("text", "paisa"), [("1250.00", 125000), ("1250.5", 125050), ("1250", 125000),
-                                             ("0.01", 1), (" 7.10 ", 710)])
+@pytest.mark.parametrize(
+    ("text", "paisa"),
+    [("1250.00", 125000), ("1250.5", 125050), ("1250", 125000), ("0.01", 1), (" 7.10 ", 710)],
+)
 def test_parses_amount_strings_exactly(text, paisa):
     assert parse_amount(text) == paisa
 

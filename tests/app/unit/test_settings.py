@@ -1,5 +1,4 @@
 import pytest
-
 from dhakacart import create_app
 from dhakacart.settings import ConfigError, load_settings
 
@@ -46,10 +45,16 @@ def test_bad_values_name_the_variable(tmp_path, environ, variable):
 
 def test_parses_every_variable(tmp_path):
     settings = load_settings(
-        {"DHAKACART_ENV": "production", "SECRET_KEY": STRONG,
-         "DATABASE_URL": "postgresql://u:p@db:5432/shop?sslmode=require",
-         "CORS_ORIGINS": "https://a.example.com, https://b.example.com", "RATELIMIT_STORAGE_URI": "redis://r:6379",
-         "LOG_LEVEL": "debug", "TRUSTED_PROXY_HOPS": "1", "METRICS_PORT": "9102"},
+        {
+            "DHAKACART_ENV": "production",
+            "SECRET_KEY": STRONG,
+            "DATABASE_URL": "postgresql://u:p@db:5432/shop?sslmode=require",
+            "CORS_ORIGINS": "https://a.example.com, https://b.example.com",
+            "RATELIMIT_STORAGE_URI": "redis://r:6379",
+            "LOG_LEVEL": "debug",
+            "TRUSTED_PROXY_HOPS": "1",
+            "METRICS_PORT": "9102",
+        },
         tmp_path,
     )
     assert settings.is_production
