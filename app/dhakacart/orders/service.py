@@ -111,6 +111,11 @@ def place_order(
     wanted = {item.product_id: item.quantity for item in cart}
     if not wanted:
         db.session.rollback()
+        # A concurrent request with the same key may have just committed the order (and emptied
+        # the cart) after our first look: that is a replay, not an empty cart.
+        winner = _existing(user_id, key, fingerprint)
+        if winner is not None:
+            return winner, False
         raise Conflict("the cart is empty; add products before checking out", code="cart_empty")
 
     products = _lock_products(sorted(wanted))
@@ -155,9 +160,11 @@ def place_order(
                       unit_price_paisa=product.price_paisa, quantity=quantity)
         )
         order.total_paisa += product.price_paisa * quantity
-    db.session.add(order)
-    clear_cart(user_id)
     try:
+        # Inside the try: clearing the cart autoflushes the order, which is where a racing
+        # duplicate Idempotency-Key first hits the unique constraint.
+        db.session.add(order)
+        clear_cart(user_id)
         db.session.commit()
     except IntegrityError:
         # The same key raced us and won: everything above is rolled back, return the winner's order.
