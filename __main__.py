@@ -141,6 +141,7 @@ monitoring = Monitoring(
             smtp_smarthost=config.alerting.smtp_smarthost,
             smtp_from=config.alerting.smtp_from,
             smtp_password=config.alerting.smtp_password,
+            smtp_username=config.alerting.smtp_username,
         ),
     ),
     opts=on_k3s,

@@ -178,7 +178,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
 # Keys whose values are secrets: read with get_secret, never with get.
 SECRET_KEYS = ("alertSlackWebhookUrl", "alertSmtpPassword")
 REQUIRED_KEYS = ("environment", "acmeEmail", "appImage", "adminCidrs")
-OPTIONAL_KEYS = ("alertEmailTo", "alertSmtpSmarthost", "alertSmtpFrom", *SECRET_KEYS)
+OPTIONAL_KEYS = ("alertEmailTo", "alertSmtpSmarthost", "alertSmtpFrom", "alertSmtpUsername", *SECRET_KEYS)
 
 
 @dataclass(frozen=True)
@@ -253,6 +253,7 @@ class AlertingConfig:
     smtp_smarthost: str | None
     smtp_from: str | None
     smtp_password: pulumi.Output[str] | None  # secret
+    smtp_username: str | None = None  # None: log in as smtp_from (SES needs its own SMTP user name)
 
 
 @dataclass(frozen=True)
@@ -770,6 +771,7 @@ def _read_alerting(r: _Reader, secret: Callable[[str], pulumi.Output[str] | None
     email_to = r.optional_string("alertEmailTo")
     smarthost = r.optional_string("alertSmtpSmarthost")
     smtp_from = r.optional_string("alertSmtpFrom")
+    smtp_username = r.optional_string("alertSmtpUsername")
     _check_email(r, "alertEmailTo", email_to)
     _check_email(r, "alertSmtpFrom", smtp_from)
     if smarthost is not None and not SMARTHOST_PATTERN.match(smarthost):
@@ -791,11 +793,11 @@ def _read_alerting(r: _Reader, secret: Callable[[str], pulumi.Output[str] | None
                     "is required when alertEmailTo is set (Alertmanager needs a mail server and a sender)",
                     example,
                 )
-    elif smarthost is not None or smtp_from is not None:
+    elif smarthost is not None or smtp_from is not None or smtp_username is not None:
         r.problem(
             "alertEmailTo",
             None,
-            "is required when alertSmtpSmarthost or alertSmtpFrom is set",
+            "is required when alertSmtpSmarthost, alertSmtpFrom or alertSmtpUsername is set",
             "oncall@dhakacart.example",
         )
     # Secret values are not inspected here: offline they are placeholders, and their content must
@@ -806,6 +808,7 @@ def _read_alerting(r: _Reader, secret: Callable[[str], pulumi.Output[str] | None
         smtp_smarthost=smarthost,
         smtp_from=smtp_from,
         smtp_password=secret("alertSmtpPassword"),
+        smtp_username=smtp_username,
     )
 
 

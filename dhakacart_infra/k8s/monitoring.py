@@ -69,9 +69,11 @@ class AlertReceivers:
     smtp_smarthost: str | None = None
     """host:port of the SMTP relay (STARTTLS is required)."""
     smtp_from: str | None = None
-    """Sender address, also the SMTP user name."""
+    """Sender address; also the SMTP login unless smtp_username is set."""
     smtp_password: pulumi.Input[str] | None = None
     """`dhakacart:alertSmtpPassword` (secret); None for relays that need no authentication."""
+    smtp_username: str | None = None
+    """`dhakacart:alertSmtpUsername`: SMTP login when it differs from smtp_from (Amazon SES)."""
 
     @property
     def slack(self) -> bool:
@@ -83,9 +85,10 @@ class AlertReceivers:
 
     def validate(self) -> None:
         if not self.email:
-            if self.smtp_smarthost or self.smtp_from or self.smtp_password is not None:
+            if self.smtp_smarthost or self.smtp_from or self.smtp_username or self.smtp_password is not None:
                 raise MonitoringConfigError(
-                    "alertSmtpSmarthost/alertSmtpFrom/alertSmtpPassword are set but alertEmailTo is not: "
+                    "alertSmtpSmarthost/alertSmtpFrom/alertSmtpUsername/alertSmtpPassword are set but "
+                    "alertEmailTo is not: "
                     "set `dhakacart:alertEmailTo` to the address that should receive alerts, or remove them."
                 )
             return
@@ -144,7 +147,7 @@ def alertmanager_config(receivers: AlertReceivers) -> dict[str, Any]:
             "send_resolved": True,
         }
         if receivers.smtp_password is not None:
-            email["auth_username"] = receivers.smtp_from
+            email["auth_username"] = receivers.smtp_username or receivers.smtp_from
             email["auth_password_file"] = f"{ALERTMANAGER_SECRETS_DIR}/{SMTP_PASSWORD_KEY}"
         notify["email_configs"] = [email]
     configured = receivers.slack or receivers.email

@@ -103,3 +103,32 @@ def test_every_custom_resource_the_plan_writes_matches_its_schema(stack_plan, tm
     for kind in ("ClusterIssuer", "ServiceMonitor", "PrometheusRule"):
         assert f" {kind}/" in result.stdout, kind
     assert ", 0 invalid" in result.stdout
+
+
+def _selects(selector: dict, labels: dict) -> bool:
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+
+def test_service_monitor_selects_both_shop_services_and_their_metrics_port(stack_plan):
+    monitor = stack_plan.one("kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+                             "shop-observability-servicemonitor").revealed()
+    services = [s.revealed() for s in stack_plan.of_type("kubernetes:core/v1:Service")
+                if s.revealed()["metadata"].get("namespace") == monitor["metadata"]["namespace"]]
+    selected = {s["metadata"]["name"]: s for s in services
+                if _selects(monitor["spec"]["selector"], s["metadata"].get("labels", {}))}
+    assert set(selected) == {"dhakacart-web", "dhakacart-api"}
+    (endpoint,) = monitor["spec"]["endpoints"]
+    for service in selected.values():
+        ports = {p.get("name"): p["port"] for p in service["spec"]["ports"]}
+        assert ports[endpoint["port"]] == 9102
+
+
+def test_api_down_alert_matches_the_api_services_name(stack_plan):
+    rule = stack_plan.one("kubernetes:monitoring.coreos.com/v1:PrometheusRule").revealed()
+    (expr,) = [r["expr"] for r in rule["spec"]["groups"][0]["rules"] if r["alert"] == "DhakaCartApiDown"]
+    names = {s.revealed()["metadata"]["name"] for s in stack_plan.of_type("kubernetes:core/v1:Service")}
+    assert 'service="dhakacart-api"' in expr and "dhakacart-api" in names
