@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import rds as rdsops
 from .errors import OpsError, RefusedError
@@ -44,6 +45,17 @@ class OpsGroup(click.Group):
             return super().invoke(ctx)
         except OpsError as exc:
             raise click.ClickException(str(exc)) from exc
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise click.ClickException(
+                f"AWS refused {exc.operation_name}: {error.get('Code')}: {error.get('Message')} "
+                "(check the credentials' permissions, --region and the identifiers)"
+            ) from exc
+        except BotoCoreError as exc:
+            raise click.ClickException(
+                f"cannot talk to AWS: {exc} (set credentials with `aws configure` or AWS_PROFILE, "
+                "and the region with --region)"
+            ) from exc
 
 
 def _ctx() -> OpsContext:
@@ -109,6 +121,11 @@ def _ids(stack: str | None, region: str | None, **flags: str | None) -> StackIde
 
 def _client(ids: StackIdentifiers, service: str = "rds") -> Any:
     return _ctx().aws(service, ids.get("region", required=False))
+
+
+def _stack_shape(ids: StackIdentifiers) -> dict[str, str | None]:
+    """The stack's record of the database's network, parameters and key, when the stack is readable."""
+    return {name: ids.get(name, required=False) for name in rdsops.STACK_SHAPE_OUTPUTS}
 
 
 def _confirm(question: str, yes: bool) -> None:
@@ -366,6 +383,7 @@ def restore_snapshot(
         source_instance_id=ids.get("databaseInstanceId"),
         target=target_name,
         created_by=_created_by(created_by),
+        stack_outputs=_stack_shape(ids),
     )
     _run_restore(plan, rds, dry_run=dry_run, timeout=timeout, stack=stack)
 
@@ -402,6 +420,7 @@ def restore_pitr(
         restore_time=moment,
         now=_ctx().now(),
         created_by=_created_by(created_by),
+        stack_outputs=_stack_shape(ids),
     )
     _run_restore(plan, rds, dry_run=dry_run, timeout=timeout, stack=stack)
 

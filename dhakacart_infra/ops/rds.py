@@ -332,6 +332,36 @@ def restore_settings(source: dict[str, Any], *, restored_from: str, created_by: 
     return settings
 
 
+STACK_SHAPE_OUTPUTS = {
+    "databaseSubnetGroup": "subnet group",
+    "databaseParameterGroup": "parameter group",
+    "databaseSecurityGroupId": "security group",
+    "databaseKmsKeyArn": "KMS key",
+}
+
+
+def check_source_matches_stack(source: dict[str, Any], stack_outputs: dict[str, str | None]) -> None:
+    """Refuses when the instance to copy is not shaped like the stack says (wrong --db-instance,
+    or drift made outside Pulumi): the restore would copy the wrong network or key."""
+    actual = {
+        "databaseSubnetGroup": [(source.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")],
+        "databaseParameterGroup": [g["DBParameterGroupName"] for g in source.get("DBParameterGroups") or []],
+        "databaseSecurityGroupId": [g["VpcSecurityGroupId"] for g in source.get("VpcSecurityGroups") or []],
+        "databaseKmsKeyArn": [source.get("KmsKeyId")],
+    }
+    problems = [
+        f"{label}: stack output {output} is {stack_outputs[output]!r}, the instance has {actual[output]!r}"
+        for output, label in STACK_SHAPE_OUTPUTS.items()
+        if stack_outputs.get(output) and stack_outputs[output] not in actual[output]
+    ]
+    if problems:
+        raise RefusedError(
+            f"instance {source['DBInstanceIdentifier']!r} does not match the stack ("
+            + "; ".join(problems)
+            + "); check --db-instance and --stack, or run `pulumi preview --diff` to find the drift"
+        )
+
+
 def _ensure_target_free(rds: Any, target: str, source_id: str) -> str:
     target = validate_instance_identifier(target)
     if target == source_id.lower():
@@ -362,10 +392,17 @@ class RestorePlan:
 
 
 def plan_snapshot_restore(
-    rds: Any, *, snapshot_id: str, source_instance_id: str, target: str, created_by: str
+    rds: Any,
+    *,
+    snapshot_id: str,
+    source_instance_id: str,
+    target: str,
+    created_by: str,
+    stack_outputs: dict[str, str | None] | None = None,
 ) -> RestorePlan:
     snapshot = require_snapshot(rds, snapshot_id)
     source = require_instance(rds, source_instance_id)
+    check_source_matches_stack(source, stack_outputs or {})
     target = _ensure_target_free(rds, target, source_instance_id)
     _same_encryption(
         source, bool(snapshot.get("Encrypted")), snapshot.get("KmsKeyId"), f"snapshot {snapshot_id!r}"
@@ -386,8 +423,10 @@ def plan_pitr_restore(
     restore_time: datetime | None,
     now: datetime,
     created_by: str,
+    stack_outputs: dict[str, str | None] | None = None,
 ) -> RestorePlan:
     source = require_instance(rds, source_instance_id)
+    check_source_matches_stack(source, stack_outputs or {})
     target = _ensure_target_free(rds, target, source_instance_id)
     window = restorable_window(source, now)
     request: dict[str, Any] = {

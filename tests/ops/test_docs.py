@@ -102,8 +102,13 @@ def all_commands(tool: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(
     "bad",
-    [["backup", "lst"], ["restore", "pitr", "--latest"], ["smoke"], ["load", "--url", "u", "--users", "many"],
-     ["backup", "prune", "--keep", "3"]],
+    [
+        ["backup", "lst"],
+        ["restore", "pitr", "--latest"],
+        ["smoke"],
+        ["load", "--url", "u", "--users", "many"],
+        ["backup", "prune", "--keep", "3"],
+    ],
 )
 def test_the_parser_check_catches_wrong_commands(bad: list[str]) -> None:
     with pytest.raises((click.ClickException, AssertionError)):

@@ -211,3 +211,38 @@ def test_compare_restored_reports_every_difference() -> None:
     drifted = {**source, "KmsKeyId": "k2", "MultiAZ": False, "PubliclyAccessible": True}
     problems = rdsops.compare_restored(source, drifted)
     assert len(problems) == 3 and any("encryption" in p for p in problems)
+
+
+def test_restore_refuses_an_instance_that_does_not_match_the_stack(
+    world: StackWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outputs = {**world.outputs(), "databaseSecurityGroupId": "sg-0123456789abcdef0"}
+    monkeypatch.setattr(world, "outputs", lambda: outputs)
+    result = world.invoke("restore", "pitr", "--latest", "--target-name", "pitr-5")
+    assert result.exit_code == 1
+    assert "does not match the stack" in result.output and "sg-0123456789abcdef0" in result.output
+    assert instance_count(world) == 1
+
+
+def test_restore_uses_flags_alone_when_there_is_no_pulumi(
+    world: StackWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dhakacart_infra.ops.errors import PulumiCliError
+
+    def no_pulumi() -> dict:
+        raise PulumiCliError("the Pulumi CLI is not on PATH")
+
+    monkeypatch.setattr(world, "outputs", no_pulumi)
+    result = world.invoke(
+        "restore",
+        "pitr",
+        "--latest",
+        "--target-name",
+        "pitr-6",
+        "--db-instance",
+        INSTANCE,
+        "--region",
+        "ap-south-1",
+    )
+    assert result.exit_code == 0, result.output
+    assert instance(world, "pitr-6") is not None

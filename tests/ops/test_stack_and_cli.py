@@ -118,3 +118,29 @@ def test_the_module_runs_as_a_program() -> None:
         [sys.executable, "-m", "dhakacart_infra.ops", "--help"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and "backup" in done.stdout and "python -m dhakacart_infra.ops" in done.stdout
+
+
+def test_aws_errors_become_clear_messages_without_traceback() -> None:
+    from botocore.exceptions import ClientError, NoCredentialsError
+
+    def no_credentials(service: str, region: str | None) -> Any:
+        raise NoCredentialsError()
+
+    context = OpsContext(read_outputs=lambda stack: {"databaseInstanceId": "db"}, client=no_credentials)
+    result = CliRunner().invoke(cli, ["backup", "list"], obj=context)
+    assert result.exit_code == 1 and "cannot talk to AWS: Unable to locate credentials" in result.output
+
+    class Denied:
+        def get_paginator(self, name: str) -> Any:
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, "DescribeDBSnapshots"
+            )
+
+    context = OpsContext(
+        read_outputs=lambda stack: {"databaseInstanceId": "db"}, client=lambda s, r: Denied()
+    )
+    result = CliRunner().invoke(cli, ["backup", "list"], obj=context)
+    assert (
+        result.exit_code == 1
+        and "AWS refused DescribeDBSnapshots: AccessDenied: not allowed" in result.output
+    )
