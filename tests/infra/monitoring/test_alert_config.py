@@ -7,7 +7,8 @@ import pytest
 from dhakacart_infra.errors import ConfigError
 from tests.infra.monitoring.conftest import release
 
-EMAIL = {"alertEmailTo": "oncall@example.com", "alertSmtpSmarthost": "email-smtp.ap-south-1.amazonaws.com:587",
+EMAIL = {"alertEmailTo": "oncall@example.com",
+         "alertSmtpSmarthost": "email-smtp.ap-south-1.amazonaws.com:587",
          "alertSmtpFrom": "alerts@example.com", "alertSmtpPassword": "ses-smtp-password"}
 
 
