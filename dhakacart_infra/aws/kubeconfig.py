@@ -38,6 +38,10 @@ class KubeconfigTimeout(Exception):
     """The kubeconfig or the API server did not become available in time."""
 
 
+class KubeconfigError(Exception):
+    """The published kubeconfig cannot be used (not a K3s admin kubeconfig)."""
+
+
 @dataclass(frozen=True)
 class Backoff:
     """Delays of initial, initial*factor, ... capped at `maximum`, for at most `timeout` seconds."""
@@ -98,18 +102,23 @@ def parameter_probe(ssm: Any, name: str, instance_id: str) -> Callable[[], tuple
 
 def _user_credentials(kubeconfig: str) -> tuple[str, str, str, str]:
     """(server, CA PEM, client certificate PEM, client key PEM) of the kubeconfig's current context."""
-    doc = yaml.safe_load(kubeconfig)
-    context_name = doc.get("current-context")
-    context = next(c["context"] for c in doc["contexts"] if c["name"] == context_name)
-    cluster = next(c["cluster"] for c in doc["clusters"] if c["name"] == context["cluster"])
-    user = next(u["user"] for u in doc["users"] if u["name"] == context["user"])
-    decode = lambda data: base64.b64decode(data).decode()  # noqa: E731
-    return (
-        cluster["server"],
-        decode(cluster["certificate-authority-data"]),
-        decode(user["client-certificate-data"]),
-        decode(user["client-key-data"]),
-    )
+    try:
+        doc = yaml.safe_load(kubeconfig)
+        context_name = doc.get("current-context")
+        context = next(c["context"] for c in doc["contexts"] if c["name"] == context_name)
+        cluster = next(c["cluster"] for c in doc["clusters"] if c["name"] == context["cluster"])
+        user = next(u["user"] for u in doc["users"] if u["name"] == context["user"])
+        return (
+            cluster["server"],
+            base64.b64decode(cluster["certificate-authority-data"]).decode(),
+            base64.b64decode(user["client-certificate-data"]).decode(),
+            base64.b64decode(user["client-key-data"]).decode(),
+        )
+    except (yaml.YAMLError, AttributeError, KeyError, StopIteration, TypeError, ValueError) as exc:
+        raise KubeconfigError(
+            f"the published kubeconfig is not a K3s admin kubeconfig ({type(exc).__name__}: {exc}); "
+            "check /etc/rancher/k3s/k3s.yaml and the publish script on the server"
+        ) from exc
 
 
 def readyz_probe(kubeconfig: str, http_get: Callable[..., Any]) -> Callable[[], tuple[bool | None, str]]:

@@ -228,6 +228,12 @@ def test_diff_replaces_when_the_server_changes_and_updates_timeouts_in_place():
     assert not p.diff(PARAMETER, props(), props()).changes
 
 
+def test_a_malformed_kubeconfig_is_a_clear_error_not_a_wait(ssm):
+    publish(ssm, f"{kc.INSTANCE_MARKER}{INSTANCE}\napiVersion: v1\nkind: Config\n")
+    with pytest.raises(kc.KubeconfigError, match="not a K3s admin kubeconfig"):
+        provider(FakeTime(), FakeApi([200])).create(props())
+
+
 def test_wait_until_returns_at_once_when_ready():
     time = FakeTime()
     assert wait_until(lambda: ("ok", ""), "thing", Backoff(timeout=10), time.sleep, time.clock) == "ok"
