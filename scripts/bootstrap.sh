@@ -34,7 +34,12 @@ install_venv() { # $1 venv dir, $2 requirements file
 install_venv .venv requirements-dev.txt
 install_venv .venv-scanners requirements-scanners.txt
 
-if [ -f tools/crd-schemas/package.json ] && [ ! -d tools/crd-schemas/node_modules ]; then
-  echo "bootstrap: installing CRD schema packages from npm"
-  (cd tools/crd-schemas && npm ci --silent --no-audit --no-fund)
+# Reinstalled whenever package-lock.json changes (a new pin), not only when node_modules is missing.
+if [ -f tools/crd-schemas/package.json ]; then
+  crd_stamp="tools/crd-schemas/node_modules/.installed-$(sha256sum tools/crd-schemas/package-lock.json | cut -c1-16)"
+  if [ ! -f "$crd_stamp" ]; then
+    echo "bootstrap: installing CRD schema packages from npm"
+    (cd tools/crd-schemas && npm ci --silent --no-audit --no-fund)
+    touch "$crd_stamp"
+  fi
 fi
