@@ -320,6 +320,9 @@ class _Reader:
             fix = f"pulumi config set --stack {self.stack}{flags} {key} {quoted}"
         self.problems.append(ConfigProblem(key=key, value=value, reason=reason, fix=fix))
 
+    def default(self, key: str) -> Any:
+        return self._defaults.get(key)
+
     def raw(self, key: str) -> str | None:
         value = self._raw(key)
         return None if value is None or value == "" else value
@@ -602,7 +605,7 @@ def _read_workload(r: _Reader, key: str, production: bool) -> WorkloadSize | Non
     data = r.json_value(key, dict, example)
     if data is None:
         return None
-    default = r._defaults.get(key) or {}
+    default = r.default(key) or {}
     merged = {**default, **data}
     unknown = sorted(set(data) - set(WORKLOAD_KEYS))
     if unknown:

@@ -341,3 +341,11 @@ def test_both_stack_files_pin_the_region_to_mumbai():
     for stack in ("dev", "prod"):
         data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
         assert data["config"]["aws:region"] == "ap-south-1"
+
+
+def test_region_defaults_to_mumbai_when_the_stack_file_omits_it():
+    assert load("dev", remove=("aws:region",)).region == "ap-south-1"
+
+
+def test_physical_names_are_unique_per_stack():
+    assert (load("dev").name_prefix, load("prod").name_prefix) == ("dhakacart-dev", "dhakacart-prod")
