@@ -74,13 +74,17 @@ class GunicornProcess:
         args = [sys.executable, "-m", "gunicorn"]
         if self.config_file is not None:
             args += ["--config", str(self.config_file)]
-        args += ["--bind", f"127.0.0.1:{self.port}", *self.extra_args, self.wsgi_app]
+        # Each server its own control socket: two side by side (a rolling restart) must not share one.
+        control_socket = Path(self._log_dir.name) / "gunicorn.ctl"
+        args += ["--bind", f"127.0.0.1:{self.port}", "--control-socket", str(control_socket),
+                 *self.extra_args, self.wsgi_app]
         return args
 
     def start(self, ready_path: str = "/healthz", timeout: float = 60.0) -> GunicornProcess:
         if self.process is not None:
             raise ServerFailed(f"{self.name} is already started")
-        env = {**os.environ, **self.env}
+        # A given environment is the whole environment (tests pass exactly what the container has).
+        env = dict(self.env) if self.env else dict(os.environ)
         # The shop and the tests import `dhakacart` from app/; the minimal bench app lives in bench/.
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(APP_DIR), str(REPO_ROOT), env.get("PYTHONPATH", "")) if p

@@ -1,0 +1,132 @@
+"""`python -m bench`: the catalog and checkout benchmarks on this machine, against real PostgreSQL.
+
+Starts its own PostgreSQL (tests/support/postgres.py), migrates and seeds a fresh database with the
+shop's own CLI, then measures:
+
+1. the minimal Flask endpoint and `GET /api/v1/products?per_page=20`, each under gunicorn with
+   app/gunicorn.conf.py, with wrk (64 connections), one after the other;
+2. checkout: concurrent buyers emptying one product's stock, then the zero-oversell ledger check.
+
+Writes build/bench/results.json and build/bench/results.md and prints the Markdown table.
+Exit status 1 if a benchmark saw failed requests or the stock ledger does not add up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench import catalog, checkout, report
+from tests.support.gunicorn_process import APP_DIR, GUNICORN_CONFIG
+from tests.support.postgres import PostgresServer
+from tests.support.shop_api import ShopApi, client_ip
+from tests.support.shop_server import ADMIN_EMAIL, prepare_database, shop_env, start_shop
+
+GUNICORN_SETTINGS_SHOWN = ("workers", "worker_class", "threads", "keepalive", "timeout", "graceful_timeout",
+                           "backlog", "reuse_port", "preload_app")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=15, help="wrk duration per measured run (default 15)")
+    parser.add_argument("--warmup-seconds", type=int, default=3,
+                        help="wrk warm-up before each run (default 3)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--buyers", type=int, default=16, help="concurrent checkout buyers (default 16)")
+    parser.add_argument("--stock", type=int, default=1000, help="units the buyers sell out (default 1000)")
+    parser.add_argument("--out", type=Path, default=Path("build/bench"), help="results directory")
+    args = parser.parse_args(argv)
+    for name in ("seconds", "connections", "wrk_threads", "buyers", "stock"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
+
+
+def machine() -> dict[str, Any]:
+    cpu_model = "unknown CPU"
+    try:
+        match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
+        cpu_model = match.group(1).strip() if match else cpu_model
+    except OSError:
+        pass
+    memory_kib = 0
+    try:
+        match = re.search(r"^MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text(), re.MULTILINE)
+        memory_kib = int(match.group(1)) if match else 0
+    except OSError:
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "memory_gib": round(memory_kib / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "load_average_before": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def gunicorn_settings(env: dict[str, str]) -> dict[str, str]:
+    """The effective settings of app/gunicorn.conf.py under this environment (gunicorn --print-config)."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG), "--print-config", "wsgi:app"],
+        cwd=APP_DIR, env={**env, "PYTHONPATH": str(APP_DIR)}, capture_output=True, text=True, timeout=60,
+        check=False,
+    )
+    settings = {}
+    for line in completed.stdout.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() in GUNICORN_SETTINGS_SHOWN:
+            settings[key.strip()] = value.strip()
+    return settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results: dict[str, Any] = {
+        "command": "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "machine": machine(),
+    }
+    cores, load = results["machine"]["cores"], results["machine"]["load_average_before"]
+    print(f"bench: {cores} cores, load average {load}", flush=True)
+    postgres = PostgresServer.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="dhakacart-bench-") as tmp:
+            database_url = postgres.database_url("bench")
+            env = shop_env(database_url, Path(tmp))
+            prepare_database(env)
+            results["gunicorn_settings"] = gunicorn_settings(env)
+
+            print("bench: catalog vs minimal endpoint (wrk)...", flush=True)
+            results["catalog"] = catalog.run(env, connections=args.connections, threads=args.wrk_threads,
+                                             seconds=args.seconds, warmup_seconds=args.warmup_seconds)
+            print(f"bench: checkout with {args.buyers} buyers over {args.stock} units...", flush=True)
+            with start_shop(env, name="shop-checkout") as shop:
+                admin = ShopApi(shop.base_url, ip=client_ip(999), keep_alive=True)
+                admin.login(ADMIN_EMAIL)
+                results["checkout"] = checkout.run(shop.base_url, database_url, admin, buyers=args.buyers,
+                                                   stock=args.stock)
+    finally:
+        postgres.stop()
+
+    json_path, md_path = report.write(results, args.out)
+    print(report.markdown(results))
+    print(f"bench: wrote {json_path} and {md_path}")
+    failed = results["catalog"]["minimal"]["failed"] + results["catalog"]["shop"]["failed"]
+    if failed or not results["checkout"]["consistent"]:
+        print("bench: FAILED requests or an inconsistent stock ledger (see above)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The benchmark results as JSON (for machines) and a Markdown table (for README)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def write(results: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "results.json"
+    md_path = out_dir / "results.md"
+    json_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    md_path.write_text(markdown(results))
+    return json_path, md_path
+
+
+def markdown(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    cores = machine["cores"]
+    lines = [
+        f"Command: `{results['command']}` on {machine['date']} — {cores} cores, "
+        f"{machine['memory_gib']} GiB, {machine['cpu_model']}, load average before the run "
+        f"{machine['load_average_before']}.",
+        "",
+        "| benchmark | cores | load | RPS | p50 ms | p99 ms | failed requests | notes |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    catalog = results["catalog"]
+    labels = {"minimal": "minimal Flask endpoint (baseline)", "shop": f"`GET {catalog['path']}`"}
+    for key, label in labels.items():
+        run = catalog[key]
+        lines.append(
+            f"| {label} | {cores} | wrk -c{run['connections']} -t{run['threads']} {run['duration_s']:.0f} s "
+            f"| {run['rps']:,.0f} | {run['p50_ms']:.1f} | {run['p99_ms']:.1f} | {run['failed']} | |"
+        )
+    lines.append(
+        f"| **catalog / minimal ratio** | {cores} | | **{catalog['ratio']:.2f}** | | | | "
+        f"target ≥ 0.8, p99 < 50 ms |"
+    )
+    checkout = results["checkout"]
+    lines.append(
+        f"| checkout (`POST /api/v1/orders`) | {cores} | {checkout['buyers']} concurrent buyers "
+        f"| {checkout['orders_per_second']:,.1f} orders/s "
+        f"| {checkout['p50_ms']:.1f} | {checkout['p99_ms']:.1f} "
+        f"| {checkout['failed']} | stock {checkout['initial_stock']}, sold {checkout['sold']}, "
+        f"left {checkout['stock_left']}, oversold {checkout['oversold']} |"
+    )
+    lines.append("")
+    gunicorn = results.get("gunicorn_settings")
+    if gunicorn:
+        lines.append(
+            "Both servers ran under the same gunicorn settings (app/gunicorn.conf.py): "
+            + ", ".join(f"{k}={v}" for k, v in gunicorn.items())
+            + "."
+        )
+        lines.append("")
+    return "\n".join(lines)
