@@ -155,3 +155,9 @@ def test_home_features_products_from_several_categories(client: FlaskClient) -> 
     categories = re.findall(r'<span class="product-card-category">([^<]+)</span>', client.get("/").text)
     assert len(categories) == 8
     assert len(set(categories)) >= 6  # the seed has 7 categories; the window shows the range
+
+
+def test_error_pages_use_the_shop_layout_and_say_what_happened(client: FlaskClient) -> None:
+    html = client.get("/products/no-such-thing").text
+    assert "<h1>Page not found</h1>" in html
+    assert 'class="skip-link"' in html and "Back to the shop" in html
