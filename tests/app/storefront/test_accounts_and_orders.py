@@ -149,3 +149,16 @@ def test_someone_elses_order_is_not_found(shop_app) -> None:
 
 def test_my_orders_is_empty_at_first(client: FlaskClient, customer: Customer) -> None:
     assert "You have not ordered anything yet." in client.get("/account/orders").text
+
+
+def test_repeated_log_in_attempts_are_rate_limited(app_factory) -> None:
+    app = app_factory(RATELIMIT_ENABLED=True)
+    client = app.test_client()
+    limit = int(app.config["AUTH_RATE_LIMIT"].split()[0])
+    statuses = [
+        log_in(client, Customer("victim@example.com", f"guess-{attempt}", "x")).status_code
+        for attempt in range(limit + 1)
+    ]
+    assert statuses[:limit] == [422] * limit
+    assert statuses[limit] == 429
+    assert client.get("/login").status_code == 200  # only the POSTs are limited
