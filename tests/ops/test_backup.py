@@ -198,3 +198,9 @@ def test_prune_candidates_combine_age_and_count(
     ]
     doomed = rdsops.prune_candidates(rows, keep_days=keep_days, keep_last=keep_last)
     assert rdsops.names(doomed) == expected
+
+
+def test_create_wait_returns_once_the_snapshot_is_available(world: StackWorld) -> None:
+    result = world.invoke("backup", "create", "--reason", "waited", "--wait", "--timeout", "60")
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("is available")

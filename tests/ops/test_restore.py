@@ -246,3 +246,78 @@ def test_restore_uses_flags_alone_when_there_is_no_pulumi(
     )
     assert result.exit_code == 0, result.output
     assert instance(world, "pitr-6") is not None
+
+
+class ScriptedInstances:
+    """An RDS client whose new instance walks through given states (moto makes it available at once)."""
+
+    def __init__(self, states: list[str | None]) -> None:
+        self.states = states
+        self.polls = 0
+
+    def describe_db_instances(self, DBInstanceIdentifier: str) -> dict[str, Any]:
+        state = self.states[min(self.polls, len(self.states) - 1)]
+        self.polls += 1
+        if state is None:  # not visible yet right after the restore call
+            from botocore.exceptions import ClientError
+
+            raise ClientError(
+                {"Error": {"Code": "DBInstanceNotFound", "Message": "x"}}, "DescribeDBInstances"
+            )
+        return {"DBInstances": [{"DBInstanceIdentifier": DBInstanceIdentifier, "DBInstanceStatus": state}]}
+
+
+def waiter(clock) -> Any:
+    from dhakacart_infra.ops.progress import Waiter
+
+    return Waiter(sleep=clock.sleep, clock=clock, poll_interval=30)
+
+
+def test_wait_available_follows_the_instance_until_available() -> None:
+    from .conftest import FakeClock
+
+    clock = FakeClock()
+    rds = ScriptedInstances([None, "creating", "backing-up", "available"])
+    instance = rdsops.wait_available(rds, "restore-1", timeout=3600, waiter=waiter(clock))
+    assert instance["DBInstanceStatus"] == "available" and clock.sleeps == [30, 30, 30]
+
+
+def test_wait_available_stops_on_a_failed_restore() -> None:
+    from dhakacart_infra.ops.errors import RemoteFailureError
+
+    from .conftest import FakeClock
+
+    with pytest.raises(RemoteFailureError, match="incompatible-restore"):
+        rdsops.wait_available(
+            ScriptedInstances(["creating", "incompatible-restore"]),
+            "r",
+            timeout=3600,
+            waiter=waiter(FakeClock()),
+        )
+
+
+def test_wait_available_gives_up_at_the_timeout_and_says_it_goes_on() -> None:
+    from dhakacart_infra.ops.errors import WaitTimeoutError
+
+    from .conftest import FakeClock
+
+    clock = FakeClock()
+    with pytest.raises(WaitTimeoutError, match="it goes on in AWS"):
+        rdsops.wait_available(ScriptedInstances(["creating"]), "r", timeout=100, waiter=waiter(clock))
+    assert clock.now == 100
+
+
+def test_cutover_steps_name_the_instances_and_the_stack() -> None:
+    source = {"DBInstanceIdentifier": "dhakacart-prod-db"}
+    restored = {"DBInstanceIdentifier": "dhakacart-prod-restore", "Endpoint": {"Address": "restore.example"}}
+    steps = "\n".join(rdsops.cutover_steps(source, restored, "prod"))
+    assert "host=restore.example" in steps
+    assert (
+        "--db-instance-identifier dhakacart-prod-db --new-db-instance-identifier dhakacart-prod-db-retired"
+        in steps
+    )
+    assert (
+        "--db-instance-identifier dhakacart-prod-restore --new-db-instance-identifier dhakacart-prod-db"
+        in steps
+    )
+    assert "pulumi state delete --stack prod" in steps and "pulumi preview --stack prod --diff" in steps
