@@ -136,9 +136,8 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         if not wants_json():
             if status == 429:
-                response = app.make_response(_html_error(429, "Too many requests; please wait a moment."))
-                return response
-            return exc
+                return _html_error(429, "Too many requests; please wait a moment and try again.")
+            return _html_error(status, exc.description or exc.name)
         message = exc.description or exc.name
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")

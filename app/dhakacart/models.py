@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -54,7 +63,8 @@ class Product(db.Model):
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    price_paisa: Mapped[int]
+    # 64-bit paisa: totals of large orders never overflow.
+    price_paisa: Mapped[int] = mapped_column(BigInteger)
     stock: Mapped[int] = mapped_column(default=0)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
     image_url: Mapped[str] = mapped_column(String(500), default="")
@@ -94,7 +104,7 @@ class Order(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    total_paisa: Mapped[int]
+    total_paisa: Mapped[int] = mapped_column(BigInteger)
     payment_method: Mapped[str] = mapped_column(String(16), default="cod")
     idempotency_key: Mapped[str] = mapped_column(String(128))
     # Hash of the request that created the order: the same key with a different request is refused.
@@ -129,7 +139,7 @@ class OrderItem(db.Model):
     # Snapshots: the order keeps what the customer saw even if the product changes later.
     product_name: Mapped[str] = mapped_column(String(200))
     product_slug: Mapped[str] = mapped_column(String(120))
-    unit_price_paisa: Mapped[int]
+    unit_price_paisa: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int]
 
     order: Mapped[Order] = relationship(back_populates="items")

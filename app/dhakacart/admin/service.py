@@ -15,6 +15,8 @@ from ..models import Category, Product
 from ..money import parse_amount
 from ..seed_data import category_image_url
 
+MAX_STOCK = 1_000_000_000  # well inside the 32-bit stock column
+
 
 def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:120] or "product"
@@ -67,9 +69,12 @@ def deactivate_product(product_id: int) -> None:
 def adjust_stock(product_id: int, delta: int) -> Product:
     """Add delta to the stock atomically; Conflict if that would take it below zero."""
     product = get_product_by_id(product_id, include_inactive=True)
+    if product.stock + delta > MAX_STOCK:
+        raise Conflict(f"stock is {product.stock}; adding {delta} would exceed {MAX_STOCK}",
+                       code="stock_out_of_range", details={"stock": product.stock, "delta": delta})
     result = db.session.execute(
         update(Product)
-        .where(Product.id == product_id, Product.stock + delta >= 0)
+        .where(Product.id == product_id, Product.stock + delta >= 0, Product.stock + delta <= MAX_STOCK)
         .values(stock=Product.stock + delta)
         .execution_options(synchronize_session=False)
     )

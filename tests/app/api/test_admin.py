@@ -123,3 +123,27 @@ def test_admin_routes_are_403_for_customers_and_401_anonymously(client, seeded, 
     assert as_customer.status_code == 403
     assert as_customer.get_json()["error"]["code"] == "forbidden"
     assert client.open(path, method=method, json=body).status_code == 401
+
+
+def test_the_largest_price_round_trips_exactly(client, seeded, admin):
+    response = client.post("/api/v1/admin/products", json={**NEW, "price": "9999999999.99"}, headers=admin)
+    assert response.status_code == 201
+    assert (
+        client.get(f"/api/v1/products/{response.get_json()['slug']}").get_json()["price"] == "9999999999.99"
+    )
+
+
+def test_stock_cannot_overflow(app, client, seeded, admin):
+    from dhakacart.admin.service import MAX_STOCK
+    from dhakacart.extensions import db
+    from dhakacart.models import Product
+
+    product_id = seeded["padma-hilsa-1kg"]
+    with app.app_context():
+        db.session.get(Product, product_id).stock = MAX_STOCK - 5
+        db.session.commit()
+    url = f"/api/v1/admin/products/{product_id}/stock"
+    assert client.post(url, json={"delta": 5}, headers=admin).get_json()["stock"] == MAX_STOCK
+    refused = client.post(url, json={"delta": 1}, headers=admin)
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["code"] == "stock_out_of_range"

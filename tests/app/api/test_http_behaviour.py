@@ -188,3 +188,20 @@ def test_one_json_access_log_line_per_request(client, customer, caplog):
     assert line["user_id"] == customer.user_id
     assert line["duration_ms"] >= 0
     assert "Authorization" not in json.dumps(line) and "Bearer" not in json.dumps(line)
+
+
+def test_unexpected_errors_are_a_json_500_without_details(make_app):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    def explode():
+        raise RuntimeError("secret internals")
+
+    app.add_url_rule("/api/v1/explode", "explode", explode)
+    error = assert_error(app.test_client().get("/api/v1/explode"), 500, "internal_error")
+    assert "secret internals" not in error["message"]
+
+
+def test_page_errors_are_html_not_json(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"

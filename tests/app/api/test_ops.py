@@ -112,3 +112,14 @@ def test_metrics_count_orders_created_but_not_replays(client, seeded, customer):
 def test_metrics_path_is_hidden_when_the_master_serves_a_metrics_port(db_url):
     app = build_app(db_url, ENVIRON={"METRICS_PORT": "9102"})
     assert app.test_client().get("/metrics").status_code == 404
+
+
+def test_migrations_create_exactly_the_models_schema(app):
+    # A model change without a migration would show up here as a difference.
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from dhakacart.extensions import db
+
+    with app.app_context(), db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []

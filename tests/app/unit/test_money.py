@@ -47,6 +47,12 @@ def test_refuses_floats_outright():
         to_amount_string(12.5)
 
 
-@given(st.integers(min_value=0, max_value=10**12))
+@given(st.integers(min_value=0, max_value=10**12 - 1))
 def test_amount_string_round_trips(paisa):
     assert parse_amount(to_amount_string(paisa)) == paisa
+
+
+def test_amounts_are_bounded_to_ten_digits_of_taka():
+    assert parse_amount("9999999999.99") == 10**12 - 1
+    with pytest.raises(ValueError):
+        parse_amount("10000000000.00")
