@@ -70,3 +70,15 @@ def test_prometheus_rule_carries_every_alert(observability_plan):
     (group,) = inputs["spec"]["groups"]
     assert [r["alert"] for r in group["rules"]] == EXPECTED
     assert group["rules"] == ALERT_RULES
+
+
+def test_every_runbook_link_lands_on_a_section_of_the_runbook():
+    from dhakacart_infra.plan.runner import REPO_ROOT
+
+    runbook = (REPO_ROOT / "docs" / "RUNBOOK.md").read_text()
+    # GitHub's anchor for a heading "## DhakaCartApiDown" is "#dhakacartapidown".
+    anchors = {line[3:].strip().lower() for line in runbook.splitlines() if line.startswith("## ")}
+    for rule in ALERT_RULES:
+        path, _, anchor = rule["annotations"]["runbook_url"].partition("#")
+        assert path == "docs/RUNBOOK.md"
+        assert anchor in anchors, f"docs/RUNBOOK.md has no '## {rule['alert']}' section"
