@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, send_from_directory
+from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
+from ..security import CONTENT_SECURITY_POLICY
 from .openapi import build_openapi
 
 bp = Blueprint("apidocs", __name__, url_prefix="/api")
@@ -24,9 +25,18 @@ def openapi_json():
     return jsonify(document)
 
 
+# Swagger UI injects one fixed <style> element; allowing exactly that content by its hash keeps
+# the CSP free of 'unsafe-inline'. A new bundle version may change it: the browser test then fails.
+SWAGGER_UI_STYLE_HASH = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='"
+
+
 @bp.get("/docs")
 def docs():
-    return render_template("api_docs.html")
+    response = make_response(render_template("api_docs.html"))
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "style-src 'self'", f"style-src 'self' {SWAGGER_UI_STYLE_HASH}"
+    )
+    return response
 
 
 @bp.get("/docs/assets/<path:filename>")

@@ -118,7 +118,6 @@ def test_migrations_create_exactly_the_models_schema(app):
     # A model change without a migration would show up here as a difference.
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
-
     from dhakacart.extensions import db
 
     with app.app_context(), db.engine.connect() as connection:
