@@ -114,3 +114,43 @@ def enforce(plan: PlanResult, out_dir: Path, stream: TextIO | None = None) -> li
         raise SystemExit(f"{len(mandatory)} mandatory policy violation(s) on stack {plan.stack}: "
                          "fix them before `pulumi up` (details above and in " + str(path) + ")")
     return violations
+
+
+def markdown_summary(stack_out_dir: Path) -> str:
+    """A GitHub job summary of one stack's offline plan, from the files `make plan` wrote there
+    (and checkov's JSON reports, when CI put them in `<stack_out_dir>/checkov/`)."""
+    lines: list[str] = []
+    resources_file, report_file = stack_out_dir / "resources.json", stack_out_dir / REPORT_FILE
+    if not resources_file.exists():
+        return f"### Offline plan: no plan in {stack_out_dir} (the plan failed before writing it)\n"
+    resources = json.loads(resources_file.read_text())
+    custom = [r for r in resources["resources"] if r.get("custom")]
+    lines.append(f"### Offline plan of stack `{resources['stack']}`: {len(custom)} resources")
+    lines.append("")
+    lines.append("| type | count |\n| --- | ---: |")
+    lines.extend(f"| `{t}` | {n} |" for t, n in sorted(resources.get("types", {}).items()))
+    lines.append("")
+    if report_file.exists():
+        report = json.loads(report_file.read_text())
+        violations = report["violations"]
+        lines.append(f"**Policies**: {len(report['policies'])} judged {report['judged_resources']} "
+                     f"resources, {len(violations)} violation(s).")
+        lines.extend(f"- `{v['policy']}` {v['resource_type']} `{v['resource_name']}`: {v['message']}"
+                     for v in violations)
+    else:
+        lines.append("**Policies**: no report (the plan stopped before judging).")
+    for scan in sorted((stack_out_dir / "checkov").glob("*.json")):
+        data = json.loads(scan.read_text())
+        for run in data if isinstance(data, list) else [data]:
+            counts = {k: run.get("summary", {}).get(k, 0) for k in ("passed", "failed", "resource_count")}
+            lines.append(f"\n**checkov {run.get('check_type', scan.stem)}**: {counts['passed']} passed, "
+                         f"{counts['failed']} failed, {counts['resource_count']} resources.")
+            lines.extend(f"- `{c['check_id']}` {c['resource']}: {c['check_name']}"
+                         for c in run.get("results", {}).get("failed_checks", []))
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    # python -m dhakacart_infra.plan.policy_report build/plan/dev >> "$GITHUB_STEP_SUMMARY"
+    for directory in sys.argv[1:]:
+        print(markdown_summary(Path(directory)))

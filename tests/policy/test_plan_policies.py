@@ -142,3 +142,38 @@ def test_make_plan_exits_1_on_a_mandatory_violation(tmp_path: Path, monkeypatch,
     assert exit_info.value.code not in (0, None)
     assert (tmp_path / "dev" / REPORT_FILE).exists()
     assert "aws-security-group-no-world-open-ports" in capsys.readouterr().out
+
+
+def test_job_summary_lists_types_policies_and_checkov_results(tmp_path: Path) -> None:
+    from dhakacart_infra.plan.__main__ import write_resources
+    from dhakacart_infra.plan.policy_report import markdown_summary
+
+    plan = run_program("dev", program=_world_open_ssh)
+    write_resources(plan, tmp_path)
+    with pytest.raises(SystemExit):
+        enforce(plan, tmp_path, stream=io.StringIO())
+    (tmp_path / "checkov").mkdir()
+    (tmp_path / "checkov" / "terraform_plan.json").write_text(
+        json.dumps(
+            {
+                "check_type": "terraform_plan",
+                "summary": {"passed": 3, "failed": 1, "resource_count": 2},
+                "results": {
+                    "failed_checks": [
+                        {
+                            "check_id": "CKV_AWS_24",
+                            "resource": "aws_security_group.ssh",
+                            "check_name": "no SSH from 0.0.0.0/0",
+                        }
+                    ]
+                },
+            }
+        )
+    )
+    summary = markdown_summary(tmp_path)
+    assert "### Offline plan of stack `dev`: 3 resources" in summary
+    assert "| `aws:ec2/securityGroup:SecurityGroup` | 1 |" in summary
+    assert "2 violation(s)" in summary and "`aws-vpc-flow-logs`" in summary
+    assert "**checkov terraform_plan**: 3 passed, 1 failed, 2 resources." in summary
+    assert "`CKV_AWS_24` aws_security_group.ssh" in summary
+    assert "no plan" in markdown_summary(tmp_path / "missing")
