@@ -27,12 +27,10 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
                 instance_relative_config=True)
     overrides = dict(config_overrides or {})
 
-    # Tests pass settings as overrides; everyone else configures through the environment.
+    # Everyone configures the shop through the environment; tests may pass their own environment
+    # as overrides["ENVIRON"] (a dict) so they never depend on the process's variables.
     environ = overrides.pop("ENVIRON", None)
     settings = load_settings(environ, app.instance_path)
-    if "DATABASE_URL" in overrides or "SQLALCHEMY_DATABASE_URI" in overrides:
-        url = overrides.pop("DATABASE_URL", None) or overrides.pop("SQLALCHEMY_DATABASE_URI")
-        settings = settings.model_copy(update={"database_url": settings._known_database(url)})
     if settings.database_url.startswith("sqlite:///") and ":memory:" not in settings.database_url:
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
@@ -59,7 +57,6 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_STRATEGY="moving-window",
         DEFAULT_RATE_LIMIT=DEFAULT_RATE_LIMIT,
         AUTH_RATE_LIMIT=AUTH_RATE_LIMIT,
-        JSON_SORT_KEYS=False,
     )
     app.config.update(overrides)
 

@@ -57,7 +57,7 @@ def build_app(url: str, **config: Any) -> Flask:
         "LOG_LEVEL": "WARNING",
     }
     environ.update(config.pop("ENVIRON", {}))
-    overrides = {"ENVIRON": environ, "RATELIMIT_ENABLED": False, "SERVER_NAME": None}
+    overrides = {"ENVIRON": environ, "RATELIMIT_ENABLED": False}
     overrides.update(config)
     return create_app(overrides)
 

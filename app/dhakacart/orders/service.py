@@ -119,10 +119,14 @@ def place_order(
         raise Conflict("the cart is empty; add products before checking out", code="cart_empty")
 
     products = _lock_products(sorted(wanted))
+    # Withdrawn products are not shown in the cart, so they are not bought either.
+    wanted = {pid: qty for pid, qty in wanted.items() if pid in products and products[pid].is_active}
+    if not wanted:
+        db.session.rollback()
+        raise Conflict("nothing in the cart is on sale any more", code="cart_empty")
     shortages = []
     for product_id, quantity in wanted.items():
-        product = products.get(product_id)
-        available = product.stock if product is not None and product.is_active else 0
+        available = products[product_id].stock
         if quantity > available:
             shortages.append({"product_id": product_id, "requested": quantity, "available": available})
     if shortages:

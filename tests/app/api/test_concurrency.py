@@ -138,3 +138,31 @@ def test_carts_locking_products_in_opposite_orders_do_not_deadlock(pg_app, shop)
     statuses = sorted(status for status, _ in results)
     assert statuses == [201] * 4 + [409] * 6  # no 500 or 503 from a deadlock
     assert stock_of(pg_app, mango) == stock_of(pg_app, lychee) == 0
+
+
+def test_one_key_sent_many_times_at_once_creates_one_order(pg_app, shop):
+    make_product, make_buyers = shop
+    tea = make_product("race-tea", stock=50)
+    (buyer,) = make_buyers(1)
+    client = pg_app.test_client()
+    client.put(f"/api/v1/cart/items/{tea}", json={"quantity": 3}, headers=buyer)
+    key = str(uuid.uuid4())
+    barrier = threading.Barrier(8)
+    results: list[tuple[int, dict]] = []
+
+    def retry():
+        own_client = pg_app.test_client()
+        barrier.wait()
+        response = own_client.post(
+            "/api/v1/orders", json={"shipping": SHIPPING}, headers={**buyer, "Idempotency-Key": key}
+        )
+        results.append((response.status_code, response.get_json()))
+
+    threads = [threading.Thread(target=retry) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(status for status, _ in results) == [200] * 7 + [201]
+    assert len({body["id"] for _, body in results}) == 1
+    assert stock_of(pg_app, tea) == 47

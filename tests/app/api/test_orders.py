@@ -227,3 +227,20 @@ def test_status_changes_need_an_admin(client, customer, placed):
 def test_unknown_status_is_422_and_unknown_order_404(client, admin, placed):
     assert _set_status(client, admin, placed["id"], "lost").status_code == 422
     assert _set_status(client, admin, 987654, "confirmed").status_code == 404
+
+
+def test_withdrawn_products_in_the_cart_are_not_bought(client, seeded, customer, admin):
+    add(client, customer, seeded["padma-hilsa-1kg"], 1)
+    add(client, customer, seeded["gamcha-chequered-pair"], 1)
+    client.delete(f"/api/v1/admin/products/{seeded['padma-hilsa-1kg']}", headers=admin)
+    order = checkout(client, customer).get_json()
+    assert [i["product_slug"] for i in order["items"]] == ["gamcha-chequered-pair"]
+    assert order["total"] == "450.00"
+
+
+def test_a_cart_of_only_withdrawn_products_is_empty(client, seeded, customer, admin):
+    add(client, customer, seeded["padma-hilsa-1kg"], 1)
+    client.delete(f"/api/v1/admin/products/{seeded['padma-hilsa-1kg']}", headers=admin)
+    response = checkout(client, customer)
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "cart_empty"
