@@ -61,7 +61,10 @@ def page(browser: Browser, shop: LiveShop) -> Iterator[Page]:
             problems.append(f"console error: {message.text} ({message.location.get('url', '')})")
 
     def on_request_failed(request: Request) -> None:
-        problems.append(f"request failed: {request.method} {request.url}: {request.failure}")
+        # ERR_ABORTED is the browser cancelling a load because the page navigated on (e.g. the
+        # favicon of a page left at once); a missing asset shows up as a console error instead.
+        if request.failure != "net::ERR_ABORTED":
+            problems.append(f"request failed: {request.method} {request.url}: {request.failure}")
 
     page = context.new_page()
     page.on("console", on_console)
