@@ -244,3 +244,24 @@ def test_a_cart_of_only_withdrawn_products_is_empty(client, seeded, customer, ad
     response = checkout(client, customer)
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "cart_empty"
+
+
+def _floats(value):
+    if isinstance(value, float):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _floats(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _floats(item)
+
+
+def test_no_json_response_ever_carries_money_as_a_float(client, seeded, customer, placed):
+    for url in (
+        "/api/v1/products?per_page=100",
+        "/api/v1/cart",
+        "/api/v1/orders",
+        f"/api/v1/orders/{placed['id']}",
+    ):
+        assert list(_floats(client.get(url, headers=customer).get_json())) == []
