@@ -48,6 +48,10 @@ def test_register_shows_each_problem_next_to_its_field(client: FlaskClient) -> N
     assert 'id="phone-error">Enter a Bangladeshi mobile number' in html
     assert 'id="password-error">Use 8 to 128 characters.' in html
     assert 'id="confirm-error">The passwords do not match.' in html
+    # A summary at the top, read out at once, links to each field.
+    assert '<div class="error-summary" role="alert">' in html
+    assert "There are 4 problems with this form" in html
+    assert '<a href="#phone">Mobile number: Enter a Bangladeshi mobile number' in html
 
 
 def test_registering_a_taken_email_says_so(client: FlaskClient, customer: Customer) -> None:
