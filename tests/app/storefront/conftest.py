@@ -1,65 +1,36 @@
-"""Fixtures for the storefront pages: a seeded shop on SQLite with CSRF on, as in production.
-
-The catalog is migrated and seeded once per session into a template database file that each test
-copies, so every test starts from the same seeded shop without paying for migrations again.
+"""Fixtures for the storefront pages: the shared `make_app` (tests/app/conftest.py), so every page
+test runs on SQLite and on the real PostgreSQL server, with the demo catalog seeded and CSRF
+protection on, as in production.
 """
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from dhakacart import create_app
 from dhakacart.cli import seed_catalog
-from dhakacart.extensions import db
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
 
 from tests.support.storefront_forms import Customer, register
 
 
-def make_app(database: Path, **overrides) -> Flask:
-    config = {
-        "ENVIRON": {"DHAKACART_ENV": "test"},
-        "DATABASE_URL": f"sqlite:///{database}",
-        "WTF_CSRF_ENABLED": True,  # the storefront's CSRF protection is under test, never switched off
-        "RATELIMIT_ENABLED": False,
-    }
-    config.update(overrides)
-    return create_app(config)
-
-
-@pytest.fixture(scope="session")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    database = tmp_path_factory.mktemp("storefront-template") / "template.sqlite3"
-    app = make_app(database)
-    with app.app_context():
-        upgrade()
-        seed_catalog()
-        db.session.remove()
-        db.engine.dispose()
-    return database
-
-
 @pytest.fixture
-def app_factory(seeded_template: Path, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
-    """Makes a shop on its own copy of the seeded database, with config overrides."""
-    apps: list[Flask] = []
+def app_factory(make_app: Callable[..., Flask]) -> Callable[..., Flask]:
+    """Apps on this test's seeded database; keyword arguments are config overrides."""
+    seeded: list[bool] = []
 
-    def make(**overrides) -> Flask:
-        database = tmp_path / f"shop-{len(apps)}.sqlite3"
-        shutil.copyfile(seeded_template, database)
-        apps.append(make_app(database, **overrides))
-        return apps[-1]
+    def make(**overrides: Any) -> Flask:
+        # The storefront's CSRF protection is under test: never switched off here.
+        app = make_app(**{"WTF_CSRF_ENABLED": True, **overrides})
+        if not seeded:
+            with app.app_context():
+                seed_catalog()
+            seeded.append(True)
+        return app
 
-    yield make
-    for app in apps:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    return make
 
 
 @pytest.fixture
