@@ -170,3 +170,26 @@ def test_stack_policy_links_flow_log_to_vpc_by_property_dependency(analyzer) -> 
 
     assert stack_violations([vpc]) == [("aws-vpc-flow-logs", vpc_urn)]
     assert stack_violations([vpc, flow_log]) == []
+
+
+def test_the_pack_imports_nothing_beyond_its_own_requirements() -> None:
+    """The CLI runs the pack in policies/venv, which holds only policies/requirements.txt."""
+    import ast
+
+    allowed = {"pulumi", "pulumi_policy", "dhakacart_infra"} | set(sys.stdlib_module_names)
+    pinned = (REPO / "policies" / "requirements.txt").read_text()
+    assert "pulumi-policy==" in pinned and "pulumi==" in pinned
+    files = [REPO / "policies" / "__main__.py", *sorted((REPO / "dhakacart_infra" / "policy").glob("*.py"))]
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
+    package_init = ast.parse((REPO / "dhakacart_infra" / "__init__.py").read_text())
+    assert not any(isinstance(n, ast.Import | ast.ImportFrom) for n in ast.walk(package_init)), (
+        "dhakacart_infra/__init__.py must stay import-free: the pack imports the package"
+    )
