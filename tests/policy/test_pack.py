@@ -3,6 +3,7 @@ judged through the analyzer gRPC protocol the engine speaks (GetAnalyzerInfo, An
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
+from dhakacart_infra.plan.mocks import RecordedResource, reveal
+from dhakacart_infra.plan.runner import PlanResult
 from dhakacart_infra.policy.rules import POLICIES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,9 +45,8 @@ GOOD_RDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
-    env = {**os.environ, "PULUMI_PROJECT": "dhakacart", "PULUMI_STACK": "prod", "PULUMI_DRY_RUN": "true"}
+def start_pack(stack: str) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+    env = {**os.environ, "PULUMI_PROJECT": "dhakacart", "PULUMI_STACK": stack, "PULUMI_DRY_RUN": "true"}
     # Like the CLI: the pack's own directory as working directory, nothing of the repo on PYTHONPATH.
     env.pop("PYTHONPATH", None)
     proc = subprocess.Popen(
@@ -65,6 +67,11 @@ def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+    yield from start_pack("prod")
 
 
 def _struct(props: dict[str, Any]) -> struct_pb2.Struct:
@@ -193,3 +200,57 @@ def test_the_pack_imports_nothing_beyond_its_own_requirements() -> None:
     assert not any(isinstance(n, ast.Import | ast.ImportFrom) for n in ast.walk(package_init)), (
         "dhakacart_infra/__init__.py must stay import-free: the pack imports the package"
     )
+
+
+def _struct_of(value: Any) -> struct_pb2.Struct:
+    return _struct(json.loads(json.dumps(reveal(value), default=str)))
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_pack_passes_both_real_stacks(stack: str, dev_plan: PlanResult, prod_plan: PlanResult) -> None:
+    """Every resource the program registers, sent to the pack as the engine sends it (props, its
+    provider's props, property dependencies), then the whole stack: no diagnostic at all."""
+    plan = {"dev": dev_plan, "prod": prod_plan}[stack]
+    records = [r for r in plan.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+    providers = {r.urn: r for r in plan.resources if r.type.startswith("pulumi:providers:")}
+
+    def provider_of(record: RecordedResource) -> analyzer_pb2.AnalyzerProviderResource | None:
+        p = providers.get(record.provider_urn)
+        if p is None:
+            return None
+        return analyzer_pb2.AnalyzerProviderResource(
+            type=p.type, urn=p.urn, name=p.name, properties=_struct_of(p.inputs)
+        )
+
+    for stub in start_pack(stack):
+        diagnostics = []
+        for r in records:
+            response = stub.Analyze(
+                analyzer_pb2.AnalyzeRequest(
+                    type=r.type,
+                    name=r.name,
+                    urn=r.urn,
+                    properties=_struct_of(r.inputs),
+                    provider=provider_of(r),
+                )
+            )
+            diagnostics += [f"{d.policyName}: {r.name}: {d.message}" for d in response.diagnostics]
+        stack_request = analyzer_pb2.AnalyzeStackRequest(
+            resources=[
+                analyzer_pb2.AnalyzerResource(
+                    type=r.type,
+                    name=r.name,
+                    urn=r.urn,
+                    properties=_struct_of(r.inputs),
+                    provider=provider_of(r),
+                    propertyDependencies={
+                        k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
+                        for k, v in r.property_dependencies.items()
+                    },
+                )
+                for r in records
+            ]
+        )
+        diagnostics += [f"{d.policyName}: {d.message}" for d in stub.AnalyzeStack(stack_request).diagnostics]
+        assert len(records) > 50
+        assert diagnostics == []
