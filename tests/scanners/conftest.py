@@ -18,7 +18,7 @@ from dhakacart_infra.plan.manifests import write_manifests
 from dhakacart_infra.plan.runner import PlanResult, run_program
 from dhakacart_infra.plan.tfplan import write_tfplan
 from tests.infra.conftest import dev_plan, plan_cache, prod_plan, stack_plan  # noqa: F401 - shared fixtures
-from tests.scanners.checkov import CheckovReport, finish, start
+from tests.scanners.checkov_runner import CheckovReport, finish, start
 
 
 @dataclass

@@ -9,7 +9,7 @@ import re
 import pytest
 import yaml
 
-from tests.scanners.checkov import CONFIG, skip_list
+from tests.scanners.checkov_runner import CONFIG, skip_list
 from tests.scanners.conftest import StackScan
 
 STACKS = ("dev", "prod")
