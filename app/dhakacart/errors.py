@@ -7,13 +7,14 @@ storefront), with a plain fallback if it is missing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from markupsafe import escape
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("dhakacart.errors")
@@ -118,6 +119,27 @@ def _html_error(status: int, message: str) -> tuple[str, int]:
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.teardown_appcontext
+    def _close_session(exc: BaseException | None) -> None:
+        # Runs before Flask-SQLAlchemy's own teardown (registered earlier, so called later). Its
+        # session.remove() rolls back on the connection, and when the database has just gone away
+        # that ROLLBACK raises after the response was made, which gunicorn turns into an HTML 500
+        # (even for an order already committed). Drop a dead connection without the ROLLBACK.
+        from .extensions import db
+
+        if not db.session.registry.has():
+            return
+        session = db.session.registry()
+        try:
+            session.close()
+        except SQLAlchemyError as error:
+            log.warning("database connection lost at the end of a request (%s); discarded",
+                        type(error).__name__)
+            with contextlib.suppress(SQLAlchemyError):
+                session.invalidate()
+        finally:
+            db.session.registry.clear()
+
     @app.errorhandler(AppError)
     def _app_error(exc: AppError):
         if wants_json():

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime
 
 from flask import Flask, Response, g, request, session
+from sqlalchemy import inspect
 
 from .ops.metrics import HTTP_LATENCY, HTTP_REQUESTS, IN_FLIGHT
 
@@ -39,6 +40,14 @@ def _route_label() -> str:
     if request.url_rule is not None:
         return request.url_rule.rule
     return "unmatched"
+
+
+def _user_id(user: object) -> object:
+    # The primary key from the identity map, never `user.id`: after a rollback (a database outage)
+    # the instance is expired, and reading an attribute would query the database in the teardown,
+    # turning the clean JSON 503 into gunicorn's HTML 500.
+    identity = inspect(user).identity
+    return identity[0] if identity else None
 
 
 def register_observability(app: Flask) -> None:
@@ -77,7 +86,7 @@ def register_observability(app: Flask) -> None:
                     "path": request.path,
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
-                    "user_id": user.id if user is not None else session.get("user_id"),
+                    "user_id": _user_id(user) if user is not None else session.get("user_id"),
                     "remote_addr": request.remote_addr,
                 }
             },
