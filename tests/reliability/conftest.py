@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,19 +17,9 @@ import pytest
 from tests.support.gunicorn_process import GunicornProcess
 from tests.support.postgres import PostgresServer
 from tests.support.shop_api import ShopApi, client_ip
-from tests.support.shop_server import ADMIN_EMAIL, prepare_database, shop_env, start_shop
+from tests.support.shop_server import ADMIN_EMAIL, ShopDatabase, make_shop_database, start_shop
 
 _client_numbers = itertools.count(1)
-
-
-@dataclass
-class ShopDatabase:
-    database_url: str
-    env: dict[str, str]
-
-    @property
-    def secret_key(self) -> str:
-        return self.env["SECRET_KEY"]
 
 
 @pytest.fixture(scope="session")
@@ -40,13 +29,6 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
-
-
-def make_shop_database(server: PostgresServer, workdir: Path, name: str) -> ShopDatabase:
-    database_url = server.database_url(name)
-    env = shop_env(database_url, workdir, {"SECRET_KEY": secrets.token_urlsafe(48)})
-    prepare_database(env)
-    return ShopDatabase(database_url=database_url, env=env)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,10 @@ a GunicornProcess the test can SIGTERM and replace.
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import psycopg
 
 from tests.support.gunicorn_process import APP_DIR, GunicornProcess
 from tests.support.live_shop import VENV_BIN, shop_environment
+from tests.support.postgres import PostgresServer
 from tests.support.shop_api import PASSWORD
 
 ADMIN_EMAIL = "ops-admin@example.com"
@@ -49,6 +52,24 @@ def prepare_database(env: Mapping[str, str], *, admin_email: str = ADMIN_EMAIL) 
 def start_shop(env: Mapping[str, str], *, name: str = "shop", port: int | None = None,
                extra_args: tuple[str, ...] = ()) -> GunicornProcess:
     return GunicornProcess("wsgi:app", env=env, name=name, port=port, extra_args=extra_args).start()
+
+
+@dataclass
+class ShopDatabase:
+    database_url: str
+    env: dict[str, str]
+
+    @property
+    def secret_key(self) -> str:
+        return self.env["SECRET_KEY"]
+
+
+def make_shop_database(server: PostgresServer, workdir: Path, name: str) -> ShopDatabase:
+    """A fresh database on `server`, migrated and seeded, with the environment to serve it."""
+    database_url = server.database_url(name)
+    env = shop_env(database_url, workdir, {"SECRET_KEY": secrets.token_urlsafe(48)})
+    prepare_database(env)
+    return ShopDatabase(database_url=database_url, env=env)
 
 
 def plain_postgres_url(database_url: str) -> str:
