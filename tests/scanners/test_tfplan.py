@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pulumi
@@ -138,3 +139,28 @@ def test_snake(camel: str, snake_case: str) -> None:
 def test_real_stacks_map_every_aws_type(stack_plan) -> None:
     types = {r.type for r in stack_plan.resources if r.custom and r.type.startswith("aws:")}
     assert all(terraform_type(t).startswith("aws_") for t in types)
+
+
+def _attribute_names(value, maps=("tags", "tags_all")):
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield key
+            if key not in maps:
+                yield from _attribute_names(inner, maps)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _attribute_names(inner, maps)
+
+
+def test_real_stacks_have_only_terraform_attribute_names(stack_plan) -> None:
+    plan = build_tfplan(stack_plan)
+    names = {
+        n for r in plan["planned_values"]["root_module"]["resources"] for n in _attribute_names(r["values"])
+    }
+    assert names and all(re.fullmatch(r"[a-z][a-z0-9_]*", n) for n in names), sorted(
+        n for n in names if not re.fullmatch(r"[a-z][a-z0-9_]*", n)
+    )
+    expressions = [r["expressions"] for r in plan["configuration"]["root_module"]["resources"]]
+    addresses = {r["address"] for r in plan["planned_values"]["root_module"]["resources"]}
+    for refs in (e["references"] for exp in expressions for e in exp.values()):
+        assert all(ref.removesuffix(".id") in addresses for ref in refs), refs
