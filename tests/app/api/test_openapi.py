@@ -108,3 +108,66 @@ def test_docs_page_uses_bundled_assets_and_no_inline_script(client):
     assert client.get("/static/apidocs/init.js").status_code == 200
     assert client.get("/api/docs/assets/../../settings.py").status_code == 404
     assert client.get("/api/docs/assets/index.html").status_code == 404
+
+
+def _documented_schema(document, path, method, status):
+    content = document["paths"][path][method]["responses"][str(status)]["content"]["application/json"]
+    # Root the reference in the document so "#/components/schemas/..." resolves.
+    return {**content["schema"], "components": document["components"]}
+
+
+def test_real_responses_match_their_documented_schemas(client, seeded, customer, admin, document):
+    from jsonschema import Draft202012Validator
+
+    def check(response, path, method):
+        schema = _documented_schema(document, path, method, response.status_code)
+        Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(
+            response.get_json()
+        )
+
+    product_id = seeded["padma-hilsa-1kg"]
+    check(client.get("/api/v1/products?q=mango"), "/api/v1/products", "get")
+    check(client.get("/api/v1/products/padma-hilsa-1kg"), "/api/v1/products/{slug}", "get")
+    check(client.get("/api/v1/categories"), "/api/v1/categories", "get")
+    check(client.get("/api/v1/me", headers=customer), "/api/v1/me", "get")
+    check(
+        client.put(f"/api/v1/cart/items/{product_id}", json={"quantity": 1}, headers=customer),
+        "/api/v1/cart/items/{product_id}",
+        "put",
+    )
+    order = client.post(
+        "/api/v1/orders",
+        headers={**customer, "Idempotency-Key": "doc-check"},
+        json={
+            "shipping": {
+                "name": "A",
+                "phone": "01712345678",
+                "address": "B",
+                "city": "Dhaka",
+                "postal_code": "1000",
+            }
+        },
+    )
+    check(order, "/api/v1/orders", "post")
+    check(client.get("/api/v1/orders", headers=customer), "/api/v1/orders", "get")
+    check(
+        client.put(
+            f"/api/v1/admin/orders/{order.get_json()['id']}/status",
+            json={"status": "confirmed"},
+            headers=admin,
+        ),
+        "/api/v1/admin/orders/{order_id}/status",
+        "put",
+    )
+    check(
+        client.post(f"/api/v1/admin/products/{product_id}/stock", json={"delta": 1}, headers=admin),
+        "/api/v1/admin/products/{product_id}/stock",
+        "post",
+    )
+    # Errors match the documented error shape too.
+    check(client.get("/api/v1/products/nope"), "/api/v1/products/{slug}", "get")
+    check(
+        client.put(f"/api/v1/cart/items/{product_id}", json={"quantity": 999}, headers=customer),
+        "/api/v1/cart/items/{product_id}",
+        "put",
+    )
