@@ -205,3 +205,26 @@ def test_page_errors_are_html_not_json(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert response.mimetype == "text/html"
+
+
+def test_rate_limits_are_per_client_behind_a_trusted_proxy(make_app):
+    app = make_app(
+        RATELIMIT_ENABLED=True, AUTH_RATE_LIMIT="1 per minute", ENVIRON={"TRUSTED_PROXY_HOPS": "1"}
+    )
+    client = app.test_client()
+    body = {"email": "a@example.com", "password": "wrong-pass"}
+
+    def login_from(address):
+        return client.post("/api/v1/auth/login", json=body, headers={"X-Forwarded-For": address}).status_code
+
+    assert [login_from("203.0.113.7"), login_from("203.0.113.7")] == [401, 429]
+    assert login_from("198.51.100.9") == 401  # another customer behind the same Ingress is not blocked
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, AUTH_RATE_LIMIT="1 per minute")
+    client = app.test_client()
+    body = {"email": "a@example.com", "password": "wrong-pass"}
+    first = client.post("/api/v1/auth/login", json=body, headers={"X-Forwarded-For": "203.0.113.7"})
+    spoofed = client.post("/api/v1/auth/login", json=body, headers={"X-Forwarded-For": "198.51.100.9"})
+    assert (first.status_code, spoofed.status_code) == (401, 429)
