@@ -151,27 +151,27 @@ class PlanMocks(pulumi.runtime.Mocks):
         return resource_id, state
 
     def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
-        token, a = args.token, reveal(dict(args.args))
+        function, a = args.token, reveal(dict(args.args))
         region = self.region
-        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+        if function == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{region}{s}" for s in MOCK_REGION_ZONES]
             return {"names": names, "zoneIds": list(MOCK_REGION_ZONES.values()), "id": region}, []
-        if token == "aws:index/getRegion:getRegion":
+        if function == "aws:index/getRegion:getRegion":
             return {"name": region, "region": region, "id": region, "description": "Asia Pacific (Mumbai)",
                     "endpoint": f"ec2.{region}.amazonaws.com"}, []
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        if function == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": MOCK_ACCOUNT_ID, "arn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:user/ci",
                     "userId": "AIDAMOCKUSER", "id": MOCK_ACCOUNT_ID}, []
-        if token == "aws:index/getPartition:getPartition":
+        if function == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
-        if token == "aws:ec2/getAmi:getAmi":
+        if function == "aws:ec2/getAmi:getAmi":
             names = next((f.get("values", []) for f in a.get("filters", []) if f.get("name") == "name"), [])
             pattern = names[0] if names else "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"
             return {"id": MOCK_UBUNTU_AMI_ID, "imageId": MOCK_UBUNTU_AMI_ID, "architecture": "x86_64",
                     "name": pattern.replace("*", "20261101"), "ownerId": a.get("owners", ["099720109477"])[0],
                     "rootDeviceName": "/dev/sda1", "virtualizationType": "hvm"}, []
         raise NotImplementedError(
-            f"PlanMocks has no answer for the call {token!r}: add a realistic one in "
+            f"PlanMocks has no answer for the call {function!r}: add a realistic one in "
             "dhakacart_infra/plan/mocks.py (PlanMocks.call)."
         )
 
@@ -213,8 +213,8 @@ class PlanMocks(pulumi.runtime.Mocks):
             ident = inputs.get("identifier") or rid
             address = f"{ident}.c{_stable_hex(ident, length=11)}.{region}.rds.amazonaws.com"
             port = int(inputs.get("port") or 5432)
-            extra.update(address=address, port=port, endpoint=f"{address}:{port}", resourceId=f"db-{rid.upper()}",
-                         hostedZoneId="Z2VFMSZA74J7XZ", identifier=ident)
+            extra.update(address=address, port=port, endpoint=f"{address}:{port}",
+                         resourceId=f"db-{rid.upper()}", hostedZoneId="Z2VFMSZA74J7XZ", identifier=ident)
         elif typ == "aws:kms/key:Key":
             extra.update(keyId=rid, arn=f"arn:aws:kms:{region}:{account}:key/{rid}")
         elif typ == "aws:iam/role:Role":
@@ -238,7 +238,7 @@ class PlanMocks(pulumi.runtime.Mocks):
             extra["arn"] = f"arn:aws:ssm:{region}:{account}:parameter{inputs.get('name') or '/' + rid}"
         elif typ == "aws:rds/subnetGroup:SubnetGroup" or typ == "aws:rds/parameterGroup:ParameterGroup":
             extra["name"] = inputs.get("name") or rid
-        elif typ == "random:index/randomPassword:RandomPassword" or typ == "random:index/randomString:RandomString":
+        elif typ in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
             length = int(inputs.get("length") or 32)
             extra["result"] = ("Mock" + _stable_hex(typ, name, length=64))[:length]
             extra["bcryptHash"] = "$2a$10$" + _stable_hex("bcrypt", name, length=53)
@@ -295,7 +295,7 @@ class RecordingMonitor(MockMonitor):
         self.records: dict[str, RecordedResource] = {}
         self.order: list[str] = []
 
-    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request):  # gRPC method name
         if request.type != "pulumi:pulumi:Stack":
             self.plan_mocks.expect_secret_outputs(
                 request.type, request.name, list(request.additionalSecretOutputs)
@@ -326,7 +326,7 @@ class RecordingMonitor(MockMonitor):
         self.order.append(response.urn)
         return response
 
-    def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
+    def RegisterResourceOutputs(self, request):  # gRPC method name
         if request.urn in self.records:
             self.records[request.urn].outputs = rpc.deserialize_properties(request.outputs)
         return super().RegisterResourceOutputs(request)
