@@ -55,6 +55,8 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_STRATEGY="moving-window",
+        # If the shared storage (Redis) is down, limit per process rather than fail every request.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         DEFAULT_RATE_LIMIT=DEFAULT_RATE_LIMIT,
         AUTH_RATE_LIMIT=AUTH_RATE_LIMIT,
     )

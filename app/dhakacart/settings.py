@@ -82,8 +82,14 @@ class Settings(BaseModel):
     @field_validator("ratelimit_storage_uri")
     @classmethod
     def _storage_scheme(cls, value: str) -> str:
-        if "://" not in value:
-            raise ValueError("must be a storage URI such as memory:// or redis://host:6379")
+        from limits.storage import SCHEMES
+
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in SCHEMES:
+            raise ValueError(
+                f"{value!r} is not a rate-limit storage URI; use memory:// (one process) or "
+                "redis://host:6379 (shared by every replica)"
+            )
         return value
 
     @model_validator(mode="after")

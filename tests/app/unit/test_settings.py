@@ -35,6 +35,7 @@ def test_create_app_fails_fast_in_production_without_secret(tmp_path):
         ({"CORS_ORIGINS": "https://shop.example.com/"}, "CORS_ORIGINS"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
         ({"RATELIMIT_STORAGE_URI": "redis-host"}, "RATELIMIT_STORAGE_URI"),
+        ({"RATELIMIT_STORAGE_URI": "etcd://host:2379"}, "RATELIMIT_STORAGE_URI"),
         ({"METRICS_PORT": "http"}, "METRICS_PORT"),
     ],
 )
@@ -68,3 +69,33 @@ def test_parses_every_variable(tmp_path):
 def test_secret_key_never_appears_in_repr(tmp_path):
     settings = load_settings({"SECRET_KEY": STRONG}, tmp_path)
     assert STRONG not in repr(settings)
+
+
+def test_redis_rate_limit_storage_is_supported(tmp_path):
+    # The shop ships the redis client, so the documented shared storage really works.
+    app = create_app(
+        {
+            "ENVIRON": {
+                "DHAKACART_ENV": "test",
+                "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+                "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+            }
+        }
+    )
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379"
+
+
+def test_an_unreachable_rate_limit_store_falls_back_instead_of_failing_requests(tmp_path):
+    from tests.app.conftest import migrate
+
+    app = create_app(
+        {
+            "ENVIRON": {
+                "DHAKACART_ENV": "test",
+                "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+                "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1",
+            }
+        }
+    )
+    migrate(app)
+    assert app.test_client().get("/api/v1/categories").status_code == 200
