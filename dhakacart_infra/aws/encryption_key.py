@@ -1,48 +1,59 @@
-"""A customer-managed KMS key (rotation on) that CloudWatch Logs may also use, for named log groups."""
+"""A customer-managed KMS key (rotation on) with an explicit key policy.
+
+The account administers every key through IAM, so who may use a key is decided by IAM policies
+(RDS, EBS and S3 use it on behalf of the IAM principals allowed to). A key that encrypts log
+groups also lets the regional CloudWatch Logs service use it, for the named log groups only.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 
-def key_policy(account_id: str, region: str, partition: str, log_group_pattern: str) -> str:
-    """The account administers the key through IAM (so RDS, EBS... use it on behalf of IAM principals);
-    the regional CloudWatch Logs service may use it only for log groups matching the pattern."""
-    log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_pattern}"
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "CloudWatchLogsForTheseGroupsOnly",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                    "Action": [
-                        "kms:Encrypt*",
-                        "kms:Decrypt*",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:Describe*",
-                    ],
-                    "Resource": "*",
-                    "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-                },
-            ],
-        }
-    )
+def account_administers_statement(account_id: str, partition: str) -> dict[str, Any]:
+    """The one statement every key policy here starts with: the account (through IAM) owns the key."""
+    return {
+        "Sid": "AccountAdministersThroughIam",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
+def key_policy(account_id: str, region: str, partition: str, log_group_pattern: str | None = None) -> str:
+    """The account administers the key through IAM; with `log_group_pattern`, the regional CloudWatch
+    Logs service may also use it, for log groups matching the pattern only."""
+    statements = [account_administers_statement(account_id, partition)]
+    if log_group_pattern is not None:
+        log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_pattern}"
+        statements.append(
+            {
+                "Sid": "CloudWatchLogsForTheseGroupsOnly",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": [
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 class EncryptionKey(pulumi.ComponentResource):
+    """The key (named `name`) and, when `alias` is given, `alias/<alias>` pointing at it."""
+
     arn: pulumi.Output[str]
     key_id: pulumi.Output[str]
 
@@ -51,11 +62,16 @@ class EncryptionKey(pulumi.ComponentResource):
         name: str,
         *,
         description: str,
-        log_group_pattern: str,
-        alias: str,
+        log_group_pattern: str | None = None,
+        alias: str | None = None,
         deletion_window_days: int = 30,
+        tags: Mapping[str, str] | None = None,
+        key_aliases: list[pulumi.Alias] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`key_aliases`: earlier identities of the key (e.g. `pulumi.Alias(parent=...)` when the key
+        moved into this component), so `pulumi up` keeps the existing key instead of replacing it:
+        a replaced key is scheduled for deletion, and whatever it encrypted becomes unreadable."""
         super().__init__("dhakacart:aws:EncryptionKey", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account = aws.get_caller_identity_output(opts=invoke).account_id
@@ -69,14 +85,16 @@ class EncryptionKey(pulumi.ComponentResource):
             policy=pulumi.Output.all(account, region, partition).apply(
                 lambda v: key_policy(v[0], v[1], v[2], log_group_pattern)
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            tags=dict(tags) if tags else None,
+            opts=pulumi.ResourceOptions(parent=self, aliases=key_aliases),
         )
-        aws.kms.Alias(
-            f"{name}-alias",
-            name=f"alias/{alias}",
-            target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        if alias is not None:
+            aws.kms.Alias(
+                f"{name}-alias",
+                name=f"alias/{alias}",
+                target_key_id=key.key_id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.arn = key.arn
         self.key_id = key.key_id
         self.register_outputs({"arn": self.arn, "key_id": self.key_id})

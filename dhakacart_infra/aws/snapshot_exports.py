@@ -2,9 +2,10 @@
 
 RDS writes an export (Parquet files of every table) by assuming an IAM role that only the RDS
 export service may assume, and encrypts it with a KMS key the caller names. This component makes
-that role, a dedicated key (rotated yearly) used both for the export and as the bucket's default
-encryption, and a bucket that blocks all public access, refuses plain HTTP, has ACLs off, and
-expires exports after a set number of days. The role can touch this bucket and this key only.
+that role and a PrivateBucket (private_bucket.py): a bucket that blocks all public access, refuses
+plain HTTP, has ACLs off and expires exports after a set number of days, with a dedicated key
+(rotated yearly, explicit key policy) used both for the export and as the bucket's default
+encryption. The role can touch this bucket and this key only.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+
+from .private_bucket import PrivateBucket, PrivateBucketArgs
 
 # What the RDS export service does with the bucket (the RDS user guide's list, nothing more).
 EXPORT_OBJECT_ACTIONS = ["s3:PutObject*", "s3:GetObject*", "s3:DeleteObject*"]
@@ -89,24 +92,6 @@ def role_policy(bucket_arn: str, key_arn: str) -> str:
     )
 
 
-def tls_only_policy(bucket_arn: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ],
-        }
-    )
-
-
 class SnapshotExports(pulumi.ComponentResource):
     """The export bucket, its key, and the role RDS assumes to write into it."""
 
@@ -126,74 +111,20 @@ class SnapshotExports(pulumi.ComponentResource):
         tags = dict(args.tags)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
-        self.kms_key = aws.kms.Key(
-            f"{name}-key",
-            description="Encrypts DhakaCart's RDS snapshot exports in S3",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags={**tags, "Name": f"{args.name_prefix}-db-exports"},
+        self.storage = PrivateBucket(
+            name,
+            PrivateBucketArgs(
+                bucket_prefix=f"{args.name_prefix}-db-exports-",
+                key_description="Encrypts DhakaCart's RDS snapshot exports in S3",
+                expire_after_days=args.expire_after_days,
+                expiry_rule_id="expire-exports",
+                # Exports are copies of RDS snapshots: no versions, so a deleted export is gone.
+                versioned=False,
+                force_destroy=args.force_destroy,
+                tags=tags,
+                former_parent=self,
+            ),
             opts=child,
-        )
-        self.bucket = aws.s3.Bucket(
-            f"{name}-bucket",
-            bucket_prefix=f"{args.name_prefix}-db-exports-",
-            force_destroy=args.force_destroy,
-            tags={**tags, "Name": f"{args.name_prefix}-db-exports"},
-            opts=child,
-        )
-        self.ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": self.kms_key.arn,
-                    },
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=child,
-        )
-        self.lifecycle = aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            bucket=self.bucket.id,
-            rules=[
-                {
-                    "id": "expire-exports",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "expiration": {"days": args.expire_after_days},
-                },
-                {
-                    "id": "abort-incomplete-multipart-uploads",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
-                },
-            ],
-            opts=child,
-        )
-        self.bucket_policy = aws.s3.BucketPolicy(
-            f"{name}-tls-only",
-            bucket=self.bucket.id,
-            policy=self.bucket.arn.apply(tls_only_policy),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
         )
         self.role = aws.iam.Role(
             f"{name}-role",
@@ -205,7 +136,7 @@ class SnapshotExports(pulumi.ComponentResource):
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-role-policy",
             role=self.role.id,
-            policy=pulumi.Output.all(self.bucket.arn, self.kms_key.arn).apply(
+            policy=pulumi.Output.all(self.storage.bucket_arn, self.storage.kms_key_arn).apply(
                 lambda a: role_policy(a[0], a[1])
             ),
             opts=child,
@@ -213,11 +144,9 @@ class SnapshotExports(pulumi.ComponentResource):
 
         # Users of the name (the ops tool, through the stack output) get it once the bucket is
         # encrypted, guarded, and the role may write into it.
-        self.bucket_name = pulumi.Output.all(
-            self.bucket.bucket, self.encryption.id, self.bucket_policy.id, self.public_access_block.id
-        ).apply(lambda values: values[0])
+        self.bucket_name = self.storage.bucket_name
         self.role_arn = pulumi.Output.all(self.role.arn, self.role_policy.id).apply(lambda values: values[0])
-        self.kms_key_arn = self.kms_key.arn
+        self.kms_key_arn = self.storage.kms_key_arn
         self.register_outputs(
             {"bucket_name": self.bucket_name, "role_arn": self.role_arn, "kms_key_arn": self.kms_key_arn}
         )

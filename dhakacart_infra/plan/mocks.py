@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from google.protobuf import json_format
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from pulumi.runtime.sync_await import _sync_await
@@ -90,6 +91,9 @@ class RecordedResource:
     id: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)  # register_outputs of a component
+    # Earlier identities (pulumi.Alias) as sent to the engine: {"spec": {"name", "type", "parentUrn",
+    # ...}} or {"urn": ...}; they let `pulumi up` adopt a moved resource instead of replacing it.
+    aliases: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def provider_urn(self) -> str:
@@ -321,6 +325,7 @@ class RecordingMonitor(MockMonitor):
             additional_secret_outputs=list(request.additionalSecretOutputs),
             id=response.id or None,
             state=self.resources[response.urn].state if response.urn in self.resources else {},
+            aliases=[json_format.MessageToDict(alias) for alias in request.aliases],
         )
         self.records[response.urn] = record
         self.order.append(response.urn)

@@ -55,6 +55,16 @@ class PlanResult:
     def children_of(self, parent: RecordedResource) -> list[RecordedResource]:
         return [r for r in self.resources if r.parent == parent.urn]
 
+    def descendants_of(self, ancestor: RecordedResource) -> list[RecordedResource]:
+        """Every resource below `ancestor`: its children, theirs, and so on (components nest)."""
+        found: list[RecordedResource] = []
+        parents = [ancestor.urn]
+        while parents:
+            children = [r for r in self.resources if r.parent in parents]
+            found.extend(children)
+            parents = [r.urn for r in children]
+        return found
+
     def kubernetes_objects(self) -> list[RecordedResource]:
         """Every Kubernetes object the program sends (not providers, not Helm releases)."""
         return [r for r in self.resources

@@ -41,7 +41,13 @@ def plan() -> PlanResult:
 def test_every_child_belongs_to_the_component(plan: PlanResult) -> None:
     component = plan.one("dhakacart:aws:SnapshotExports")
     children = [r for r in plan.resources if r is not component]
-    assert children and all(r.parent == component.urn for r in children)
+    assert children and {r.urn for r in children} == {r.urn for r in plan.descendants_of(component)}
+
+
+def test_the_key_has_an_explicit_policy_the_account_administers_through_iam(plan: PlanResult) -> None:
+    (statement,) = json.loads(plan.one("aws:kms/key:Key").revealed()["policy"])["Statement"]
+    assert statement["Principal"] == {"AWS": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:root"}
+    assert statement["Action"] == "kms:*" and statement["Effect"] == "Allow"
 
 
 def test_exports_are_encrypted_with_a_dedicated_rotated_key(plan: PlanResult) -> None:
@@ -152,7 +158,7 @@ def test_the_stack_exports_what_the_ops_tool_reads(stack_plan: PlanResult) -> No
     )  # the identifier RDS APIs take, not the id
     component = stack_plan.one("dhakacart:aws:SnapshotExports")
     assert outputs["snapshotExportBucket"] in {
-        r.state.get("bucket") for r in stack_plan.children_of(component)
+        r.state.get("bucket") for r in stack_plan.descendants_of(component)
     }
 
 
@@ -161,7 +167,7 @@ def test_exports_expire_sooner_and_may_be_destroyed_in_dev(
 ) -> None:
     def expiry(plan: PlanResult) -> int:
         component = plan.one("dhakacart:aws:SnapshotExports")
-        [lifecycle] = [r for r in plan.children_of(component) if r.type == LIFECYCLE]
+        [lifecycle] = [r for r in plan.descendants_of(component) if r.type == LIFECYCLE]
         return {r["id"]: r for r in lifecycle.revealed()["rules"]}["expire-exports"]["expiration"]["days"]
 
     assert (expiry(dev_plan), expiry(prod_plan)) == (30, 365)
