@@ -10,14 +10,27 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from .extensions import cors, csrf, db, limiter, migrate
 from .settings import load_settings
 
+MAX_DATABASE_ID = 2**31 - 1  # PostgreSQL `integer`, the type of every primary key
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: larger request bodies are answered 413
 DEFAULT_RATE_LIMIT = "300 per minute"
 AUTH_RATE_LIMIT = "10 per minute"
+
+
+class DatabaseId(IntegerConverter):
+    """Werkzeug's unsigned int converter; an id beyond PostgreSQL's integer is no row: 404."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_DATABASE_ID:
+            raise NotFound()
+        return number
 
 
 def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
@@ -25,6 +38,9 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     # root filesystem is read-only; unset, Flask's default instance folder next to the package.
     app = Flask(__name__, instance_path=os.environ.get("DHAKACART_INSTANCE_PATH") or None,
                 instance_relative_config=True)
+    # <int:...> path parameters are database ids (PostgreSQL integer): a larger number is no row,
+    # so it must be a 404 like any unknown id, not a 500 from an out-of-range query parameter.
+    app.url_map.converters["int"] = DatabaseId
     overrides = dict(config_overrides or {})
 
     # Everyone configures the shop through the environment; tests may pass their own environment

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from markupsafe import escape
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("dhakacart.errors")
@@ -170,6 +170,19 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
         return response
+
+    @app.errorhandler(DataError)
+    def _data_error(exc: DataError):
+        # A value the database cannot store although it passed validation: a NUL character in a
+        # string (PostgreSQL text never holds one) or a number out of the column's range.
+        from .extensions import db
+
+        db.session.rollback()
+        log.info("value refused by the database: %s", type(exc.orig).__name__)
+        if wants_json():
+            return error_response(422, "validation_failed",
+                                  "a value cannot be stored (e.g. it contains a NUL character)")
+        return _html_error(422, "Some of the text you entered cannot be stored; please check it.")
 
     @app.errorhandler(DBAPIError)
     def _database_error(exc: DBAPIError):

@@ -59,8 +59,11 @@ def _json(ref: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": ref}}
 
 
-def _operation_errors(op: Operation) -> set[int]:
+def _operation_errors(op: Operation, has_path_params: bool = False) -> set[int]:
     errors = set(op.errors) | {429, 503}
+    if has_path_params:
+        # An id or slug that matches nothing, or one the URL converter refuses (/cart/items/abc).
+        errors.add(404)
     if op.auth:
         errors.add(401)
     if op.auth == "admin":
@@ -104,7 +107,10 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 "summary": doc["summary"],
                 "parameters": path_params,
                 "responses": {"200": {"description": "OK",
-                                      "content": {doc["media_type"]: {"schema": doc["schema"]}}}},
+                                      "content": {doc["media_type"]: {"schema": doc["schema"]}}},
+                              **({"404": {"description": ERROR_DESCRIPTIONS[404],
+                                          "content": _json({"$ref": _REF.format(model="ErrorResponse")})}}
+                                 if path_params else {})},
             }
             continue
         operation: dict[str, Any] = {
@@ -150,7 +156,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             if model is not None:
                 extra["content"] = _json(refs[(model, "serialization")])
             operation["responses"][str(status)] = extra
-        for status in sorted(_operation_errors(op)):
+        for status in sorted(_operation_errors(op, bool(path_params))):
             response: dict[str, Any] = {"description": ERROR_DESCRIPTIONS[status],
                                         "content": _json({"$ref": _REF.format(model="ErrorResponse")})}
             if status == 429:
