@@ -1,4 +1,5 @@
-"""PostgreSQL on RDS: private, encrypted with its own KMS key, TLS forced, backed up, logs exported."""
+"""PostgreSQL on RDS: private, encrypted with its own KMS key, TLS forced, backed up, logs exported,
+OS metrics published by Enhanced Monitoring."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ import pulumi_random as random
 
 from ..tags import with_name
 from .encryption_key import EncryptionKey
+from .iam import service_assume_role_policy
 
 POSTGRES_PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
 # RDS refuses Performance Insights on the smallest burstable classes.
 NO_PERFORMANCE_INSIGHTS_SIZES = ("micro", "small")
+# Enhanced Monitoring: OS metrics (CPU steal, memory, swap, per-process) once a minute, published by
+# RDS through a role that only its monitoring service may assume. 60 s is the cheapest interval and
+# enough to see a burst or a memory squeeze that CloudWatch's hypervisor metrics cannot.
+ENHANCED_MONITORING_INTERVAL_SECONDS = 60
+RDS_MONITORING_SERVICE = "monitoring.rds.amazonaws.com"
+ENHANCED_MONITORING_POLICY = "iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 
 
 def supports_performance_insights(instance_class: str) -> bool:
@@ -69,6 +77,9 @@ class Database(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         prefix = args.name_prefix
         identifier = f"{prefix}-postgres"
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
         # One customer-managed key for storage, snapshots, Performance Insights and the exported logs.
         key = EncryptionKey(
             f"{name}-key",
@@ -116,6 +127,22 @@ class Database(pulumi.ComponentResource):
             )
             for log in LOG_EXPORTS
         ]
+        monitoring_role = aws.iam.Role(
+            f"{name}-monitoring-role",
+            description=f"{prefix}: lets RDS publish the database's Enhanced Monitoring metrics",
+            assume_role_policy=account.apply(
+                lambda account_id: service_assume_role_policy(
+                    RDS_MONITORING_SERVICE, source_account=account_id
+                )
+            ),
+            opts=child,
+        )
+        monitoring_access = aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring-policy",
+            role=monitoring_role.name,
+            policy_arn=partition.apply(lambda p: f"arn:{p}:{ENHANCED_MONITORING_POLICY}"),
+            opts=child,
+        )
         # URL-safe specials only, and none that RDS forbids in a master password (/ @ " space).
         password = random.RandomPassword(
             f"{name}-password",
@@ -161,13 +188,19 @@ class Database(pulumi.ComponentResource):
             performance_insights_enabled=performance_insights,
             performance_insights_kms_key_id=key.arn if performance_insights else None,
             performance_insights_retention_period=7 if performance_insights else None,
+            monitoring_interval=ENHANCED_MONITORING_INTERVAL_SECONDS,
+            monitoring_role_arn=monitoring_role.arn,
             auto_minor_version_upgrade=True,
             iam_database_authentication_enabled=True,
             ca_cert_identifier="rds-ca-rsa2048-g1",
             apply_immediately=not args.final_snapshot,
             tags=with_name(identifier),
+            # RDS checks the monitoring role's permissions when it enables Enhanced Monitoring, so
+            # the policy is attached first.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=log_groups, additional_secret_outputs=["password"]
+                parent=self,
+                depends_on=[*log_groups, monitoring_access],
+                additional_secret_outputs=["password"],
             ),
         )
 

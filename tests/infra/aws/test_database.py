@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from dhakacart_infra.aws.database import connection_url, supports_performance_insights
-from dhakacart_infra.plan.mocks import is_secret, reveal
+from dhakacart_infra.plan.mocks import MOCK_ACCOUNT_ID, is_secret, reveal
 
 RDS = "aws:rds/instance:Instance"
 
@@ -132,3 +132,32 @@ def test_connection_url_quotes_awkward_characters():
     assert url == "postgresql+psycopg://app:p%40ss%2Fw%3Ard%3F%23@db.example:5432/shop?sslmode=require"
     parts = urlsplit(url)
     assert unquote(parts.password) == "p@ss/w:rd?#" and parts.hostname == "db.example"
+
+
+def test_enhanced_monitoring_publishes_os_metrics_every_minute_through_its_own_role(stack_plan):
+    db = stack_plan.one(RDS)
+    role = stack_plan.one("aws:iam/role:Role", "database-monitoring-role")
+    assert db.inputs["monitoringInterval"] == 60
+    assert db.inputs["monitoringRoleArn"] == role.state["arn"]
+    (statement,) = json.loads(role.revealed()["assumeRolePolicy"])["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": MOCK_ACCOUNT_ID}},
+    }
+
+
+def test_the_monitoring_role_has_only_the_aws_managed_policy_attached_before_the_instance(stack_plan):
+    db = stack_plan.one(RDS)
+    role = stack_plan.one("aws:iam/role:Role", "database-monitoring-role")
+    attachments = [
+        a for a in stack_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.revealed()["role"] == role.state["name"]
+    ]
+    assert [a.revealed()["policyArn"] for a in attachments] == [
+        "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+    ]
+    assert not [p for p in stack_plan.of_type("aws:iam/rolePolicy:RolePolicy") if p.parent_name == "database"]
+    # RDS checks the role when it turns monitoring on: the policy must be attached by then.
+    assert attachments[0].urn in db.dependencies
