@@ -92,8 +92,9 @@ def gunicorn_settings(env: dict[str, str]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    arguments = shlex.join(argv if argv is not None else sys.argv[1:])
     results: dict[str, Any] = {
-        "command": "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "command": f"python -m bench {arguments}".strip(),
         "machine": machine(),
     }
     cores, load = results["machine"]["cores"], results["machine"]["load_average_before"]

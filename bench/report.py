@@ -24,7 +24,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{machine['memory_gib']} GiB, {machine['cpu_model']}, load average before the run "
         f"{machine['load_average_before']}.",
         "",
-        "| benchmark | cores | load | RPS | p50 ms | p99 ms | failed requests | notes |",
+        "| benchmark | cores | load generator | RPS | p50 ms | p99 ms | failed requests | notes |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     catalog = results["catalog"]
