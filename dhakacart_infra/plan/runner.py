@@ -70,34 +70,51 @@ class PlanResult:
         return [r for r in self.resources
                 if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh/")]
 
-    def depends_on(self, dependent: RecordedResource, dependency: RecordedResource) -> bool:
-        """True when `dependent` waits for `dependency`, directly or through any chain of edges
-        (explicit depends_on, input properties, or the parent component's dependencies)."""
-        seen: set[str] = set()
-        frontier = [dependent.urn]
+    def waits_for(self, dependent: RecordedResource, dependency: RecordedResource) -> bool:
+        """True only when the engine makes `dependent` wait for `dependency`: through its explicit and
+        property dependencies, those of its ancestor components (children inherit a component's
+        `depends_on`), and transitively through whatever those wait for. An edge to a component
+        waits for everything inside it, and waiting for a component means waiting for every resource
+        inside it. Being a sibling in the same component, or a child of the dependency, is not
+        waiting: so a False answer shows what really runs independently."""
+        if not dependency.custom:
+            inside = [r for r in self.descendants_of(dependency) if r.custom]
+            return bool(inside) and all(self.waits_for(dependent, r) for r in inside)
         by_urn = {r.urn: r for r in self.resources}
-        while frontier:
-            urn = frontier.pop()
-            if urn in seen:
-                continue
-            seen.add(urn)
-            record = by_urn.get(urn)
-            if record is None:
-                continue
+        children: dict[str, list[str]] = {}
+        for r in self.resources:
+            children.setdefault(r.parent, []).append(r.urn)
+
+        def with_everything_inside(urn: str) -> list[str]:
+            found, pending = [], [urn]
+            while pending:
+                current = pending.pop()
+                found.append(current)
+                pending.extend(children.get(current, ()))
+            return found
+
+        def edges_of(record: RecordedResource) -> list[str]:
             edges = list(record.dependencies)
             for urns in record.property_dependencies.values():
                 edges.extend(urns)
-            # Depending on a component means depending on all of its children.
-            for edge in list(edges):
-                edges.extend(r.urn for r in self.resources if r.parent == edge)
-            # A child waits for what its parent waits for, but not for its siblings: the parent's
-            # own edges are walked from the frontier, its children are not added here (else every
-            # top-level resource would "depend" on every other through the root Stack).
-            if record.parent:
-                edges.append(record.parent)
-            if dependency.urn in edges:
-                return True
-            frontier.extend(edges)
+            ancestor = by_urn.get(record.parent)
+            while ancestor is not None:
+                edges.extend(ancestor.dependencies)
+                ancestor = by_urn.get(ancestor.parent)
+            return edges
+
+        seen: set[str] = set()
+        frontier = [dependent.urn]
+        while frontier:
+            record = by_urn.get(frontier.pop())
+            if record is None or record.urn in seen:
+                continue
+            seen.add(record.urn)
+            for edge in edges_of(record):
+                targets = with_everything_inside(edge)
+                if dependency.urn in targets:
+                    return True
+                frontier.extend(targets)
         return False
 
 

@@ -109,10 +109,10 @@ def test_secrets_never_appear_in_plain_outputs_or_plain_inputs(stack_plan):
 def test_cluster_and_database_are_built_in_parallel(stack_plan):
     server = stack_plan.one("aws:ec2/instance:Instance")
     database = stack_plan.one("aws:rds/instance:Instance")
-    assert not stack_plan.depends_on(server, database)
-    assert not stack_plan.depends_on(database, server)
+    assert not stack_plan.waits_for(server, database)
+    assert not stack_plan.waits_for(database, server)
     vpc = stack_plan.one("aws:ec2/vpc:Vpc")
-    assert stack_plan.depends_on(server, vpc) and stack_plan.depends_on(database, vpc)
+    assert stack_plan.waits_for(server, vpc) and stack_plan.waits_for(database, vpc)
 
 
 def test_components_use_the_documented_type_tokens(stack_plan):

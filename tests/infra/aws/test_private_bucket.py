@@ -70,13 +70,13 @@ def test_versioned_bucket_expires_old_versions_after_versioning_is_on() -> None:
     lifecycle = plan.one(LIFECYCLE)
     rules = {r["id"]: r for r in lifecycle.revealed()["rules"]}
     assert rules["expire-deleted-versions"]["noncurrentVersionExpiration"] == {"noncurrentDays": 3}
-    assert plan.depends_on(lifecycle, versioning)
+    assert plan.waits_for(lifecycle, versioning)
 
 
 def test_the_name_is_handed_out_once_the_bucket_is_guarded(plan: PlanResult) -> None:
     assert plan.outputs["bucket"] == plan.one("aws:s3/bucket:Bucket").state["bucket"]
     policy = plan.one("aws:s3/bucketPolicy:BucketPolicy")
-    assert plan.depends_on(policy, plan.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"))
+    assert plan.waits_for(policy, plan.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"))
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,7 @@ def test_bucket_refuses_plain_http(plan: PlanResult) -> None:
     (statement,) = json.loads(plan.one("aws:s3/bucketPolicy:BucketPolicy").revealed()["policy"])["Statement"]
     assert statement["Effect"] == "Deny" and statement["Principal"] == "*" and statement["Action"] == "s3:*"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert plan.depends_on(
+    assert plan.waits_for(
         plan.one("aws:s3/bucketPolicy:BucketPolicy"),
         plan.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"),
     )

@@ -19,7 +19,6 @@ from tests.infra.k8s.kube import (
     hpa,
     named,
     policies,
-    waits_for,
 )
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
@@ -109,8 +108,8 @@ def test_database_then_secret_then_migration_then_deployments(stack_plan):
     rds = stack_plan.one(RDS_INSTANCE)
     secret = stack_plan.one(SECRET, "shop-app-secret")
     job = stack_plan.one(JOB)
-    assert waits_for(stack_plan, secret, rds)
-    assert waits_for(stack_plan, job, secret)
+    assert stack_plan.waits_for(secret, rds)
+    assert stack_plan.waits_for(job, secret)
     for component in ("web", "api"):
         deployment = named(stack_plan, "kubernetes:apps/v1:Deployment", f"dhakacart-{component}")
         assert job.urn in deployment.dependencies
@@ -131,7 +130,7 @@ def test_the_shop_waits_for_no_helm_release(stack_plan):
         named(stack_plan, "kubernetes:apps/v1:Deployment", f"dhakacart-{c}") for c in ("web", "api"))]
     for workload in shop_workloads:
         for release in releases:
-            assert not waits_for(stack_plan, workload, release), f"{workload.name} waits for {release.name}"
+            assert not stack_plan.waits_for(workload, release), f"{workload.name} waits for {release.name}"
 
 
 def test_the_cluster_and_the_shop_secret_do_not_wait_for_each_other_beyond_need(stack_plan):
@@ -139,7 +138,7 @@ def test_the_cluster_and_the_shop_secret_do_not_wait_for_each_other_beyond_need(
     rds = stack_plan.one(RDS_INSTANCE)
     for record in stack_plan.resources:
         if record.type.startswith("kubernetes:"):
-            assert not waits_for(stack_plan, rds, record), record.name
+            assert not stack_plan.waits_for(rds, record), record.name
 
 
 def test_outputs_name_the_shop(dev_plan, prod_plan):

@@ -22,7 +22,6 @@ from tests.infra.k8s.kube import (
     named,
     pod_spec,
     replicas_after,
-    waits_for,
 )
 
 COMPONENTS = ("web", "api")
@@ -134,9 +133,9 @@ def test_the_migration_job_runs_under_the_same_restrictions_as_the_app(shop_plan
 
 def test_the_migration_waits_for_the_secret_and_its_network_policy(shop_plan):
     job = shop_plan.one(JOB)
-    assert waits_for(shop_plan, job, shop_plan.one(SECRET))
+    assert shop_plan.waits_for(job, shop_plan.one(SECRET))
     policy = named(shop_plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "allow-migration-to-database")
-    assert waits_for(shop_plan, job, policy)
+    assert shop_plan.waits_for(job, policy)
 
 
 @pytest.mark.parametrize("component", COMPONENTS)
@@ -328,7 +327,7 @@ def test_the_ingress_waits_for_the_cluster_issuer(shop_plan):
     ingress = shop_plan.one(INGRESS)
     issuer = shop_plan.one("kubernetes:cert-manager.io/v1:ClusterIssuer")
     assert issuer.urn in ingress.dependencies
-    assert waits_for(shop_plan, ingress, shop_plan.one("kubernetes:helm.sh/v3:Release"))
+    assert shop_plan.waits_for(ingress, shop_plan.one("kubernetes:helm.sh/v3:Release"))
 
 
 def test_a_configured_domain_is_the_ingress_host(run_shop):
@@ -366,7 +365,7 @@ def test_the_shop_does_not_wait_for_cert_manager_except_through_the_ingress(shop
     release = shop_plan.one("kubernetes:helm.sh/v3:Release")
     for component in COMPONENTS:
         record = named(shop_plan, "kubernetes:apps/v1:Deployment", f"dhakacart-{component}")
-        assert not waits_for(shop_plan, record, release)
-    assert not waits_for(shop_plan, shop_plan.one(JOB), release)
+        assert not shop_plan.waits_for(record, release)
+    assert not shop_plan.waits_for(shop_plan.one(JOB), release)
     # ...while the same check does see the Ingress's chain to it.
-    assert waits_for(shop_plan, shop_plan.one(INGRESS), release)
+    assert shop_plan.waits_for(shop_plan.one(INGRESS), release)

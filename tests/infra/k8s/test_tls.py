@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from dhakacart_infra.k8s.tls import ACME_SERVERS, CERT_MANAGER_CHART_VERSION
-from tests.infra.k8s.kube import waits_for
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CLUSTER_ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
@@ -53,7 +52,7 @@ def test_cert_manager_namespace_enforces_the_restricted_pod_security_standard(sh
 def test_the_release_is_installed_into_the_namespace_after_it_exists(shop_plan):
     release = shop_plan.one(RELEASE)
     namespace = shop_plan.one("kubernetes:core/v1:Namespace", "tls-namespace")
-    assert waits_for(shop_plan, release, namespace)
+    assert shop_plan.waits_for(release, namespace)
 
 
 def test_the_cluster_issuer_waits_for_the_cert_manager_release(shop_plan):

@@ -86,5 +86,5 @@ def test_alloy_ships_with_the_repositorys_config_file_to_the_loki_gateway(observ
 
 def test_logging_waits_for_the_operator_crds_and_alloy_for_loki(observability_plan):
     kps, loki, alloy = (release(observability_plan, c) for c in ("kube-prometheus-stack", "loki", "alloy"))
-    assert observability_plan.depends_on(loki, kps)
-    assert observability_plan.depends_on(alloy, loki)
+    assert observability_plan.waits_for(loki, kps)
+    assert observability_plan.waits_for(alloy, loki)

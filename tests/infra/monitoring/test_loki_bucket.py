@@ -75,7 +75,7 @@ def test_lifecycle_expires_objects_a_day_after_retention(retention_days, expiry)
 def test_versioning_is_on_and_lifecycle_waits_for_it(plan):
     versioning = plan.one("aws:s3/bucketVersioning:BucketVersioning")
     assert versioning.revealed()["versioningConfiguration"]["status"] == "Enabled"
-    assert plan.depends_on(plan.one(LIFECYCLE), versioning)
+    assert plan.waits_for(plan.one(LIFECYCLE), versioning)
 
 
 def test_key_is_administered_by_the_account_and_used_only_through_iam(plan):

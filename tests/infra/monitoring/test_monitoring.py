@@ -109,7 +109,7 @@ def test_grafana_is_served_over_tls_on_its_host_with_anonymous_access_off(observ
 def test_grafana_waits_for_the_cluster_issuer(observability_plan):
     kps = release(observability_plan, "kube-prometheus-stack")
     issuer = observability_plan.one("kubernetes:cert-manager.io/v1:ClusterIssuer")
-    assert observability_plan.depends_on(kps, issuer)
+    assert observability_plan.waits_for(kps, issuer)
 
 
 def test_grafana_provisions_prometheus_and_loki_and_loads_labelled_dashboards(observability_plan):
@@ -205,7 +205,7 @@ def test_cert_manager_is_scraped_by_the_monitoring_stack_after_its_crds_exist(ob
     spec = monitor.revealed()["spec"]
     assert spec["namespaceSelector"] == {"matchNames": ["cert-manager"]}
     assert spec["endpoints"][0]["port"] == "tcp-prometheus-servicemonitor"
-    assert observability_plan.depends_on(monitor, release(observability_plan, "kube-prometheus-stack"))
+    assert observability_plan.waits_for(monitor, release(observability_plan, "kube-prometheus-stack"))
 
 
 def test_every_kubernetes_object_and_release_uses_the_k3s_provider(observability_plan):

@@ -43,7 +43,7 @@ def test_shop_workloads_do_not_depend_on_the_monitoring_stack(stack_plan):
     assert {d.revealed()["metadata"]["name"] for d in deployments} >= {"dhakacart-web", "dhakacart-api"}
     for deployment in deployments:
         for resource in monitoring:
-            assert not stack_plan.depends_on(deployment, resource), (deployment.name, resource.name)
+            assert not stack_plan.waits_for(deployment, resource), (deployment.name, resource.name)
 
 
 def test_config_reaches_prometheus_and_loki(stack_plan):
@@ -70,7 +70,7 @@ def test_prod_keeps_logs_in_the_bucket_the_node_role_may_use(prod_plan):
                                "loki-logs-node-role-access")
     node_role = prod_plan.one("aws:iam/role:Role", "k3s-role")  # the K3s server's instance role
     assert attachment.revealed()["role"] == node_role.state["name"]
-    assert prod_plan.depends_on(attachment, node_role)
+    assert prod_plan.waits_for(attachment, node_role)
     lifecycle = prod_plan.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
                               "loki-logs-lifecycle").revealed()
     expiry = next(r for r in lifecycle["rules"] if r["id"] == "expire-after-loki-retention")

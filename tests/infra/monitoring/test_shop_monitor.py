@@ -22,4 +22,4 @@ def test_shop_monitoring_objects_wait_for_the_operator_crds(observability_plan):
     kps = release(observability_plan, "kube-prometheus-stack")
     for type_ in ("ServiceMonitor", "PrometheusRule"):
         for r in observability_plan.of_type(f"kubernetes:monitoring.coreos.com/v1:{type_}"):
-            assert observability_plan.depends_on(r, kps), r.name
+            assert observability_plan.waits_for(r, kps), r.name
