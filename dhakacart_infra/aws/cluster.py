@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from ..tags import with_name
+from .iam import policy_document, service_assume_role_policy
 from .kubeconfig import K3sKubeconfig, K3sKubeconfigArgs
 
 CANONICAL_OWNER_ID = "099720109477"
@@ -81,18 +81,7 @@ class K3sCluster(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             description=f"{prefix}: the K3s server (SSM Session Manager, its kubeconfig parameter)",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "ec2.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_assume_role_policy("ec2.amazonaws.com"),
             opts=child,
         )
         aws.iam.RolePolicyAttachment(
@@ -107,18 +96,9 @@ class K3sCluster(pulumi.ComponentResource):
             f"{name}-publish-kubeconfig",
             role=role.id,
             policy=parameter_arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "PublishOwnKubeconfig",
-                                "Effect": "Allow",
-                                "Action": "ssm:PutParameter",
-                                "Resource": arn,
-                            }
-                        ],
-                    }
+                lambda arn: policy_document(
+                    {"Sid": "PublishOwnKubeconfig", "Effect": "Allow", "Action": "ssm:PutParameter",
+                     "Resource": arn}
                 )
             ),
             opts=child,

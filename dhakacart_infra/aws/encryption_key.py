@@ -7,12 +7,13 @@ groups also lets the regional CloudWatch Logs service use it, for the named log 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+
+from .iam import policy_document
 
 
 def account_administers_statement(account_id: str, partition: str) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def key_policy(account_id: str, region: str, partition: str, log_group_pattern: 
                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
             }
         )
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+    return policy_document(*statements)
 
 
 class EncryptionKey(pulumi.ComponentResource):

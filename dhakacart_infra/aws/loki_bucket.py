@@ -13,13 +13,13 @@ in another region, would cost more than the data is worth.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
+from .iam import policy_document
 from .private_bucket import PrivateBucket, PrivateBucketArgs
 
 # What Loki's S3 client does: list, read, write and delete objects (the compactor deletes).
@@ -49,30 +49,25 @@ class LokiBucketArgs:
 
 def bucket_access_policy(bucket_arn: str, key_arn: str) -> str:
     """The node role's policy document: this bucket and this key, nothing else."""
-    return json.dumps(
+    return policy_document(
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "LokiListBucket",
-                    "Effect": "Allow",
-                    "Action": LOKI_BUCKET_ACTIONS,
-                    "Resource": bucket_arn,
-                },
-                {
-                    "Sid": "LokiObjects",
-                    "Effect": "Allow",
-                    "Action": LOKI_OBJECT_ACTIONS,
-                    "Resource": f"{bucket_arn}/*",
-                },
-                {
-                    "Sid": "LokiEncryptionKey",
-                    "Effect": "Allow",
-                    "Action": LOKI_KMS_ACTIONS,
-                    "Resource": key_arn,
-                },
-            ],
-        }
+            "Sid": "LokiListBucket",
+            "Effect": "Allow",
+            "Action": LOKI_BUCKET_ACTIONS,
+            "Resource": bucket_arn,
+        },
+        {
+            "Sid": "LokiObjects",
+            "Effect": "Allow",
+            "Action": LOKI_OBJECT_ACTIONS,
+            "Resource": f"{bucket_arn}/*",
+        },
+        {
+            "Sid": "LokiEncryptionKey",
+            "Effect": "Allow",
+            "Action": LOKI_KMS_ACTIONS,
+            "Resource": key_arn,
+        },
     )
 
 

@@ -7,7 +7,6 @@ RDS, which needs no internet access, so there is no NAT gateway (and none of its
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass
 
 import pulumi
@@ -15,6 +14,7 @@ import pulumi_aws as aws
 
 from ..tags import with_name
 from .encryption_key import EncryptionKey
+from .iam import policy_document, service_assume_role_policy
 
 KUBERNETES_API_PORT = 6443
 POSTGRES_PORT = 5432
@@ -226,18 +226,7 @@ class Network(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_assume_role_policy("vpc-flow-logs.amazonaws.com"),
             description=f"{prefix}: lets VPC flow logs write to their log group",
             opts=child,
         )
@@ -245,20 +234,11 @@ class Network(pulumi.ComponentResource):
             f"{name}-flow-logs-write",
             role=role.id,
             policy=log_group.arn.apply(
-                lambda arn: json.dumps(
+                lambda arn: policy_document(
                     {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Action": [
-                                    "logs:CreateLogStream",
-                                    "logs:PutLogEvents",
-                                    "logs:DescribeLogStreams",
-                                ],
-                                "Resource": [arn, f"{arn}:*"],
-                            }
-                        ],
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        "Resource": [arn, f"{arn}:*"],
                     }
                 )
             ),

@@ -8,7 +8,6 @@ actions it needs on `bucket_arn` and `kms_key_arn`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .encryption_key import EncryptionKey
+from .iam import policy_document
 
 # Days an interrupted multipart upload's parts are kept before S3 removes them.
 ABORT_MULTIPART_AFTER_DAYS = 1
@@ -52,19 +52,14 @@ class PrivateBucketArgs:
 
 def tls_only_bucket_policy(bucket_arn: str) -> str:
     """Denies every request to the bucket and its objects that does not arrive over TLS."""
-    return json.dumps(
+    return policy_document(
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ],
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     )
 

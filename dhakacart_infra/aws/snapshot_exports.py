@@ -10,13 +10,13 @@ encryption. The role can touch this bucket and this key only.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
+from .iam import policy_document, service_assume_role_policy
 from .private_bucket import PrivateBucket, PrivateBucketArgs
 
 # What the RDS export service does with the bucket (the RDS user guide's list, nothing more).
@@ -52,43 +52,21 @@ class SnapshotExportsArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
-def trust_policy(account_id: str) -> str:
-    """Only the RDS export service, acting for this account, may assume the role."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": EXPORT_SERVICE},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                }
-            ],
-        }
-    )
-
-
 def role_policy(bucket_arn: str, key_arn: str) -> str:
-    return json.dumps(
+    return policy_document(
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "ExportBucket",
-                    "Effect": "Allow",
-                    "Action": EXPORT_BUCKET_ACTIONS,
-                    "Resource": bucket_arn,
-                },
-                {
-                    "Sid": "ExportObjects",
-                    "Effect": "Allow",
-                    "Action": EXPORT_OBJECT_ACTIONS,
-                    "Resource": f"{bucket_arn}/*",
-                },
-                {"Sid": "ExportKey", "Effect": "Allow", "Action": EXPORT_KMS_ACTIONS, "Resource": key_arn},
-            ],
-        }
+            "Sid": "ExportBucket",
+            "Effect": "Allow",
+            "Action": EXPORT_BUCKET_ACTIONS,
+            "Resource": bucket_arn,
+        },
+        {
+            "Sid": "ExportObjects",
+            "Effect": "Allow",
+            "Action": EXPORT_OBJECT_ACTIONS,
+            "Resource": f"{bucket_arn}/*",
+        },
+        {"Sid": "ExportKey", "Effect": "Allow", "Action": EXPORT_KMS_ACTIONS, "Resource": key_arn},
     )
 
 
@@ -129,7 +107,10 @@ class SnapshotExports(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-role",
             description="Assumed by RDS to write snapshot exports into the DhakaCart export bucket",
-            assume_role_policy=account_id.apply(trust_policy),
+            # Only the RDS export service, acting for this account, may assume the role.
+            assume_role_policy=account_id.apply(
+                lambda account: service_assume_role_policy(EXPORT_SERVICE, source_account=account)
+            ),
             tags=tags,
             opts=child,
         )

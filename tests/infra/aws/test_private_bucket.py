@@ -129,3 +129,4 @@ def test_every_resource_of_a_private_bucket_can_be_followed(prod_plan: PlanResul
     for component in prod_plan.of_type("dhakacart:aws:PrivateBucket"):
         moved = [r for r in prod_plan.descendants_of(component) if r.custom]
         assert moved and all(former_urns(prod_plan, r) for r in moved), [r.name for r in moved]
+
