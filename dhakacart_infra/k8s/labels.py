@@ -46,6 +46,21 @@ def recommended_labels(
     return labels
 
 
+POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
+
+
+def pod_security_labels(enforce: str, audit: str = "restricted", warn: str = "restricted") -> dict[str, str]:
+    """A namespace's Pod Security Standard labels: the level enforced, and the levels whose
+    violations are audited and shown to `kubectl` users, each judged by the latest standard."""
+    labels: dict[str, str] = {}
+    for mode, level in (("enforce", enforce), ("audit", audit), ("warn", warn)):
+        if level not in POD_SECURITY_LEVELS:
+            raise LabelValueError(f"pod security {mode} level {level!r} must be one of {POD_SECURITY_LEVELS}")
+        labels[f"pod-security.kubernetes.io/{mode}"] = level
+        labels[f"pod-security.kubernetes.io/{mode}-version"] = "latest"
+    return labels
+
+
 def selector_labels(name: str, component: str) -> dict[str, str]:
     """The stable subset used in selectors (Deployments, Services, PDBs, policies)."""
     return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": component}

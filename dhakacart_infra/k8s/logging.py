@@ -21,6 +21,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .helm import helm_release
 from .monitoring import STORAGE_CLASS, MonitoringConfigError
 
 GRAFANA_REPOSITORY = "https://grafana.github.io/helm-charts"
@@ -196,37 +197,27 @@ class Logging(pulumi.ComponentResource):
         super().__init__("dhakacart:k8s:Logging", name, None, opts)
         namespace = pulumi.Output.from_input(args.namespace)
         crds = [args.monitoring_crds] if args.monitoring_crds is not None else []
-        self.loki = k8s.helm.v3.Release(
+        self.loki = helm_release(
             f"{name}-loki",
-            name=LOKI_RELEASE_NAME,
+            release_name=LOKI_RELEASE_NAME,
             chart=LOKI_CHART,
             version=LOKI_CHART_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=GRAFANA_REPOSITORY),
+            repository=GRAFANA_REPOSITORY,
             namespace=namespace,
-            create_namespace=False,
             values=loki_values(args),
-            skip_await=False,
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
-            max_history=5,
+            timeout_seconds=600,
             opts=pulumi.ResourceOptions(parent=self, depends_on=crds),
         )
         # Alloy waits for Loki so its first pushes do not fail; the logs would be retried anyway.
-        self.alloy = k8s.helm.v3.Release(
+        self.alloy = helm_release(
             f"{name}-alloy",
-            name=ALLOY_RELEASE_NAME,
+            release_name=ALLOY_RELEASE_NAME,
             chart=ALLOY_CHART,
             version=ALLOY_CHART_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=GRAFANA_REPOSITORY),
+            repository=GRAFANA_REPOSITORY,
             namespace=namespace,
-            create_namespace=False,
             values=alloy_values(namespace),
-            skip_await=False,
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
-            max_history=5,
+            timeout_seconds=600,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.loki, *crds]),
         )
         self.loki_url = namespace.apply(loki_gateway_url)

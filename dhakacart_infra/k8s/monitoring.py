@@ -22,7 +22,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from .labels import recommended_labels
+from .helm import helm_release
+from .labels import pod_security_labels, recommended_labels
 from .tls import TRAEFIK_INGRESS_CLASS
 
 MONITORING_NAMESPACE = "monitoring"
@@ -350,10 +351,7 @@ class Monitoring(pulumi.ComponentResource):
                     # report the node's own disks, CPU and memory; the baseline and restricted levels
                     # forbid all three, so only `privileged` can be enforced here. audit and warn stay
                     # at `restricted`, so any other pod that needs more than that is reported.
-                    "pod-security.kubernetes.io/enforce": "privileged",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
+                    **pod_security_labels(enforce="privileged"),
                 },
             },
             opts=child,
@@ -392,20 +390,15 @@ class Monitoring(pulumi.ComponentResource):
             )
 
         values = kube_prometheus_stack_values(args, ALERTMANAGER_SECRET if receiver_secrets else None)
-        self.release = k8s.helm.v3.Release(
+        self.release = helm_release(
             f"{name}-kube-prometheus-stack",
-            name=RELEASE_NAME,
+            release_name=RELEASE_NAME,
             chart=KUBE_PROMETHEUS_STACK_CHART,
             version=KUBE_PROMETHEUS_STACK_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_COMMUNITY_REPOSITORY),
+            repository=PROMETHEUS_COMMUNITY_REPOSITORY,
             namespace=namespace,
-            create_namespace=False,
             values=values,
-            skip_await=False,
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=900,
-            max_history=5,
+            timeout_seconds=900,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[s for s in (self.grafana_admin_secret, self.alertmanager_secret) if s],

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from .labels import image_version, recommended_labels, selector_labels
+from .labels import image_version, pod_security_labels, recommended_labels, selector_labels
 from .middlewares import ROUTER_MIDDLEWARES_ANNOTATION, IngressMiddlewares, IngressMiddlewaresArgs
 from .network_policies import ShopNetworkPolicies, ShopNetworkPoliciesArgs
 from .rbac import OperatorRole, OperatorRoleArgs
@@ -225,12 +225,7 @@ class Storefront(pulumi.ComponentResource):
                     **recommended_labels(APP_NAME, "namespace"),
                     # Which stack this is, for anyone looking at the cluster (dev or prod).
                     ENVIRONMENT_LABEL: args.environment,
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "pod-security.kubernetes.io/audit-version": "latest",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "pod-security.kubernetes.io/warn-version": "latest",
+                    **pod_security_labels(enforce="restricted"),
                 },
             },
             opts=child,

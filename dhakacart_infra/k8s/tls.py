@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .labels import recommended_labels
+from .helm import helm_release
+from .labels import pod_security_labels, recommended_labels
 
 CERT_MANAGER_CHART = "cert-manager"
 CERT_MANAGER_CHART_VERSION = "v1.21.1"
@@ -89,30 +90,23 @@ class Tls(pulumi.ComponentResource):
                 "name": CERT_MANAGER_NAMESPACE,
                 "labels": {
                     **recommended_labels("cert-manager", "tls", part_of="dhakacart"),
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
+                    **pod_security_labels(enforce="restricted"),
                 },
             },
             opts=child,
         )
 
-        self.release = k8s.helm.v3.Release(
+        # helm_release waits for every workload (above all the webhook) to be ready before
+        # anything that depends on the release is created, and rolls back a half-installed one.
+        self.release = helm_release(
             f"{name}-cert-manager",
-            name="cert-manager",
+            release_name="cert-manager",
             chart=CERT_MANAGER_CHART,
             version=CERT_MANAGER_CHART_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CERT_MANAGER_REPOSITORY),
+            repository=CERT_MANAGER_REPOSITORY,
             namespace=self.namespace.metadata["name"],
-            create_namespace=False,
             values=cert_manager_values(),
-            # Wait for every workload (above all the webhook) to be ready before anything that
-            # depends on the release is created; roll back a half-installed release.
-            skip_await=False,
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
+            timeout_seconds=600,
             opts=child,
         )
 

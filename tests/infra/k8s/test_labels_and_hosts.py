@@ -4,7 +4,7 @@ import pulumi
 import pytest
 
 from dhakacart_infra.k8s.hosts import HostNameError, grafana_host, shop_host, sslip_host
-from dhakacart_infra.k8s.labels import LabelValueError, image_version, recommended_labels
+from dhakacart_infra.k8s.labels import LabelValueError, image_version, pod_security_labels, recommended_labels
 from dhakacart_infra.plan.mocks import resolve
 
 
@@ -59,3 +59,20 @@ def test_shop_host_with_a_domain_is_the_domain_normalised():
 def test_grafana_host_is_a_subdomain_of_the_shop_host():
     assert resolve(grafana_host(None, "3.6.9.12")) == "grafana.3-6-9-12.sslip.io"
     assert resolve(grafana_host("dhakacart.com", "3.6.9.12")) == "grafana.dhakacart.com"
+
+
+def test_pod_security_labels_name_every_mode_and_pin_the_standard():
+    labels = pod_security_labels(enforce="privileged")
+    assert labels == {
+        "pod-security.kubernetes.io/enforce": "privileged",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/audit-version": "latest",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/warn-version": "latest",
+    }
+
+
+def test_an_unknown_pod_security_level_is_refused():
+    with pytest.raises(LabelValueError, match="enforce level 'strict'"):
+        pod_security_labels(enforce="strict")
