@@ -113,7 +113,7 @@ def test_sigterm_during_load_fails_no_request_and_loses_no_order(shop_database, 
         return [Outcome("cart", 200, True, "", {"server": base}),
                 Outcome("order", order.status_code, order.status_code == 201, order.text[:200], data)]
 
-    load = BoundedLoad(step, threads=LOAD_THREADS, max_iterations=150, max_seconds=150).start()
+    load = BoundedLoad(step, threads=LOAD_THREADS, max_iterations=5000, max_seconds=200).start()
     new: GunicornProcess | None = None
     try:
         load.wait_for(24, timeout=90)
