@@ -18,6 +18,17 @@ POSTGRES_PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
 # RDS refuses Performance Insights on the smallest burstable classes.
 NO_PERFORMANCE_INSIGHTS_SIZES = ("micro", "small")
+# TLS only, and the logs that explain an incident: who connected, lock waits, statements slower than
+# half a second, schema changes, and temporary files over 10 MB (a query spilling to disk).
+POSTGRES_PARAMETERS = {
+    "rds.force_ssl": "1",
+    "log_connections": "1",
+    "log_disconnections": "1",
+    "log_lock_waits": "1",
+    "log_min_duration_statement": "500",
+    "log_statement": "ddl",
+    "log_temp_files": "10240",
+}
 # Enhanced Monitoring: OS metrics (CPU steal, memory, swap, per-process) once a minute, published by
 # RDS through a role that only its monitoring service may assume. 60 s is the cheapest interval and
 # enough to see a burst or a memory squeeze that CloudWatch's hypervisor metrics cannot.
@@ -104,13 +115,8 @@ class Database(pulumi.ComponentResource):
             family=args.parameter_group_family,
             description=f"{prefix}: TLS only, useful logs",
             parameters=[
-                aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
-                aws.rds.ParameterGroupParameterArgs(name="log_connections", value="1"),
-                aws.rds.ParameterGroupParameterArgs(name="log_disconnections", value="1"),
-                aws.rds.ParameterGroupParameterArgs(name="log_lock_waits", value="1"),
-                aws.rds.ParameterGroupParameterArgs(name="log_min_duration_statement", value="500"),
-                aws.rds.ParameterGroupParameterArgs(name="log_statement", value="ddl"),
-                aws.rds.ParameterGroupParameterArgs(name="log_temp_files", value="10240"),
+                aws.rds.ParameterGroupParameterArgs(name=key, value=value)
+                for key, value in POSTGRES_PARAMETERS.items()
             ],
             tags=with_name(f"{prefix}-postgres"),
             opts=child,
