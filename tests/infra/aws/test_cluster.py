@@ -4,6 +4,7 @@ cloud-init rendered from its template, and the kubeconfig brought back as a secr
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -11,6 +12,7 @@ import yaml
 from dhakacart_infra.aws import cluster as cluster_module
 from dhakacart_infra.aws.cluster import CLOUD_INIT_TEMPLATE, render_cloud_init
 from dhakacart_infra.plan.mocks import MOCK_ACCOUNT_ID, MOCK_UBUNTU_AMI_ID, is_secret, reveal
+from dhakacart_infra.plan.runner import REPO_ROOT
 
 INSTANCE = "aws:ec2/instance:Instance"
 KUBECONFIG = "pulumi-python:dynamic/dhakacart:K3sKubeconfig"
@@ -173,3 +175,17 @@ def test_cluster_component_exposes_its_outputs(stack_plan):
         plain["ssm_start_session_command"]
         == f"aws ssm start-session --region ap-south-1 --target {server.id}"
     )
+
+
+
+def test_documented_in_place_k3s_upgrade_uses_the_installer_and_pin_cloud_init_uses():
+    """The docs tell operators to upgrade K3s over SSM because the instance ignores user-data
+    changes; their commands must install the way cloud-init installed the server."""
+    template = CLOUD_INIT_TEMPLATE.read_text()
+    (installer_url,) = set(re.findall(r"https://get\.k3s\.io", template))
+    assert "INSTALL_K3S_VERSION=" in template
+    upgrade = re.compile(r"sudo INSTALL_K3S_VERSION='?v1\.\d+\.\d+\+k3s\d+'? sh /tmp/k3s-install\.sh server")
+    for doc in ("README.md", "docs/DEPLOYMENT_GUIDE.md"):
+        text = (REPO_ROOT / doc).read_text()
+        assert f"curl -sfL {installer_url} -o /tmp/k3s-install.sh" in text, doc
+        assert upgrade.search(text), doc
