@@ -5,231 +5,69 @@ as an SSM SecureString. `K3sKubeconfig` waits, with bounded exponential backoff,
 parameter exists *for the current instance* (a replaced server's stale value is ignored), then
 until the API server answers `/readyz`, and returns the kubeconfig as a secret output.
 
-The engine runs this provider in its own process from a dill-serialised copy: boto3 clients are
-created inside the methods, never captured; clock and sleep are attributes so tests can replace
-them. It uses the AWS credentials of the environment `pulumi up` runs in (AWS_PROFILE etc.).
+The provider's code is in kubeconfig_provider.py. Pulumi 3.x's Python SDK pickles a dynamic
+provider with dill (`serialize_provider`: `dill.dumps(provider, recurse=True)`, no by-value option)
+and the engine's dynamic-provider process unpickles it. dill stores a class from an importable
+module by reference, so the provider would only load where `dhakacart_infra` is importable, which
+that process does not promise (pulumi/pulumi#7453, #7960). `K3sKubeconfig` therefore hands Pulumi
+an instance of a private copy of that module (loaded from its file, not in `sys.modules`): dill
+cannot find it by name and serialises its class and helpers by value, so the state holds a
+self-contained provider. boto3 clients are created inside the methods, never captured; clock and
+sleep are attributes so tests can replace them. It uses the AWS credentials of the environment
+`pulumi up` runs in (AWS_PROFILE etc.).
 """
 
 from __future__ import annotations
 
 import base64
-import os
-import tempfile
-import time
-from collections.abc import Callable
+import functools
+import importlib.util
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import yaml
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import ResourceProvider
 
 from ..plan.mocks import register_dynamic_outputs
+from .kubeconfig_provider import (  # noqa: F401 - the provider's API, re-exported for callers and tests
+    DEFAULT_API_TIMEOUT_SECONDS,
+    DEFAULT_PARAMETER_TIMEOUT_SECONDS,
+    INSTANCE_MARKER,
+    REPLACE_ON,
+    Backoff,
+    KubeconfigError,
+    KubeconfigProvider,
+    KubeconfigTimeout,
+    kubeconfig_instance,
+    parameter_probe,
+    readyz_probe,
+    wait_until,
+)
 
 TYPE_TOKEN = "pulumi-python:dynamic/dhakacart:K3sKubeconfig"  # noqa: S105 - a type name, not a secret
-INSTANCE_MARKER = "# dhakacart-k3s-instance: "
-# First boot: apt update, the AWS CLI snap, the K3s install and its first start take 3 to 6 minutes.
-DEFAULT_PARAMETER_TIMEOUT_SECONDS = 900
-DEFAULT_API_TIMEOUT_SECONDS = 300
-REPLACE_ON = ("parameter_name", "region", "server_url", "instance_id")
+PROVIDER_SOURCE = Path(__file__).with_name("kubeconfig_provider.py")
+# The private copy's module name: importable nowhere, so dill cannot store anything in it by reference.
+BY_VALUE_MODULE = "_dhakacart_k3s_kubeconfig_provider_by_value"
 
 
-class KubeconfigTimeout(Exception):
-    """The kubeconfig or the API server did not become available in time."""
-
-
-class KubeconfigError(Exception):
-    """The published kubeconfig cannot be used (not a K3s admin kubeconfig)."""
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Delays of initial, initial*factor, ... capped at `maximum`, for at most `timeout` seconds."""
-
-    timeout: float
-    initial: float = 2.0
-    factor: float = 2.0
-    maximum: float = 30.0
-
-
-def wait_until(
-    probe: Callable[[], tuple[Any, str]],
-    what: str,
-    backoff: Backoff,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-) -> Any:
-    """Calls `probe` (returning (value, "") when done, or (None, why-not)) until it is done or
-    `backoff.timeout` has passed; then raises KubeconfigTimeout with the last reason."""
-    deadline = clock() + backoff.timeout
-    delay = backoff.initial
-    attempts = 0
-    while True:
-        attempts += 1
-        value, reason = probe()
-        if value is not None:
-            return value
-        remaining = deadline - clock()
-        if remaining <= 0:
-            raise KubeconfigTimeout(
-                f"gave up waiting for {what} after {backoff.timeout:g}s ({attempts} attempts); "
-                f"last: {reason}. "
-                "Look at the server's boot log: aws ssm start-session --target <instanceId>, then "
-                "sudo tail -n 100 /var/log/cloud-init-output.log"
-            )
-        sleep(min(delay, remaining))
-        delay = min(delay * backoff.factor, backoff.maximum)
-
-
-def kubeconfig_instance(kubeconfig: str) -> str | None:
-    first_line = kubeconfig.split("\n", 1)[0]
-    return first_line[len(INSTANCE_MARKER) :].strip() if first_line.startswith(INSTANCE_MARKER) else None
-
-
-def parameter_probe(ssm: Any, name: str, instance_id: str) -> Callable[[], tuple[str | None, str]]:
-    def probe() -> tuple[str | None, str]:
-        try:
-            value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
-        except ssm.exceptions.ParameterNotFound:
-            return None, f"SSM parameter {name} does not exist yet"
-        published_by = kubeconfig_instance(value)
-        if published_by != instance_id:
-            return None, f"SSM parameter {name} was published by instance {published_by}, not {instance_id}"
-        return value, ""
-
-    return probe
-
-
-def _user_credentials(kubeconfig: str) -> tuple[str, str, str, str]:
-    """(server, CA PEM, client certificate PEM, client key PEM) of the kubeconfig's current context."""
+@functools.cache
+def provider_class_by_value() -> type[ResourceProvider]:
+    """KubeconfigProvider from a private copy of kubeconfig_provider.py (see the module docstring)."""
+    spec = importlib.util.spec_from_file_location(BY_VALUE_MODULE, PROVIDER_SOURCE)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the kubeconfig provider from {PROVIDER_SOURCE}")
+    module = importlib.util.module_from_spec(spec)
+    # Registered only while it runs (dataclasses look their module up while they are created), then
+    # removed, so that nothing can find it by name afterwards.
+    sys.modules[BY_VALUE_MODULE] = module
     try:
-        doc = yaml.safe_load(kubeconfig)
-        context_name = doc.get("current-context")
-        context = next(c["context"] for c in doc["contexts"] if c["name"] == context_name)
-        cluster = next(c["cluster"] for c in doc["clusters"] if c["name"] == context["cluster"])
-        user = next(u["user"] for u in doc["users"] if u["name"] == context["user"])
-        return (
-            cluster["server"],
-            base64.b64decode(cluster["certificate-authority-data"]).decode(),
-            base64.b64decode(user["client-certificate-data"]).decode(),
-            base64.b64decode(user["client-key-data"]).decode(),
-        )
-    except (yaml.YAMLError, AttributeError, KeyError, StopIteration, TypeError, ValueError) as exc:
-        raise KubeconfigError(
-            f"the published kubeconfig is not a K3s admin kubeconfig ({type(exc).__name__}: {exc}); "
-            "check /etc/rancher/k3s/k3s.yaml and the publish script on the server"
-        ) from exc
-
-
-def readyz_probe(kubeconfig: str, http_get: Callable[..., Any]) -> Callable[[], tuple[bool | None, str]]:
-    """Asks the API server's /readyz, trusting only the K3s CA and authenticating with the
-    kubeconfig's client certificate. K3s runs its API server with anonymous auth disabled, so an
-    anonymous /readyz would get 401 even from a healthy server: with the certificate, only a 200
-    means ready, and 401/403 are reported (a wrong kubeconfig) rather than taken as "up"."""
-    server, ca_pem, cert_pem, key_pem = _user_credentials(kubeconfig)
-
-    def probe() -> tuple[bool | None, str]:
-        with tempfile.TemporaryDirectory(prefix="dhakacart-k3s-") as tmp:
-            paths = {}
-            for label, pem in (("ca", ca_pem), ("cert", cert_pem), ("key", key_pem)):
-                paths[label] = os.path.join(tmp, f"{label}.pem")
-                with open(os.open(paths[label], os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
-                    handle.write(pem)
-            try:
-                response = http_get(
-                    f"{server}/readyz", verify=paths["ca"], cert=(paths["cert"], paths["key"]), timeout=10
-                )
-            except Exception as exc:  # connection refused, TLS handshake, timeout: not up yet
-                return None, f"{server}/readyz: {type(exc).__name__}: {exc}"
-        if response.status_code == 200:
-            return True, ""
-        return None, f"{server}/readyz answered HTTP {response.status_code}"
-
-    return probe
-
-
-def _requests_get(url: str, *, verify: str, cert: tuple[str, str], timeout: float) -> Any:
-    import requests
-
-    return requests.get(url, verify=verify, cert=cert, timeout=timeout)
-
-
-class KubeconfigProvider(ResourceProvider):
-    """CRUD for the published kubeconfig; `sleep`, `clock`, `http_get` and `ssm_client` are
-    replaceable so the waiting logic can be tested without real time or a real cluster."""
-
-    def __init__(
-        self,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        http_get: Callable[..., Any] = _requests_get,
-        ssm_client: Callable[[str], Any] | None = None,
-    ) -> None:
-        super().__init__()
-        self.sleep = sleep
-        self.clock = clock
-        self.http_get = http_get
-        self.ssm_client = ssm_client
-
-    def _ssm(self, region: str) -> Any:
-        if self.ssm_client is not None:
-            return self.ssm_client(region)
-        import boto3
-
-        return boto3.client("ssm", region_name=region)
-
-    def fetch(self, props: dict[str, Any]) -> str:
-        ssm = self._ssm(props["region"])
-        kubeconfig = wait_until(
-            parameter_probe(ssm, props["parameter_name"], props["instance_id"]),
-            f"the kubeconfig in SSM parameter {props['parameter_name']}",
-            Backoff(
-                timeout=float(props.get("parameter_timeout_seconds") or DEFAULT_PARAMETER_TIMEOUT_SECONDS)
-            ),
-            self.sleep,
-            self.clock,
-        )
-        wait_until(
-            readyz_probe(kubeconfig, self.http_get),
-            f"the Kubernetes API at {props['server_url']}",
-            Backoff(timeout=float(props.get("api_timeout_seconds") or DEFAULT_API_TIMEOUT_SECONDS)),
-            self.sleep,
-            self.clock,
-        )
-        return kubeconfig
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(id_=props["parameter_name"], outs={**props, "kubeconfig": self.fetch(props)})
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [
-            k
-            for k in (*REPLACE_ON, "parameter_timeout_seconds", "api_timeout_seconds")
-            if olds.get(k) != news.get(k)
-        ]
-        replaces = [k for k in changed if k in REPLACE_ON]
-        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs={**news, "kubeconfig": olds.get("kubeconfig")})
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        ssm = self._ssm(props["region"])
-        try:
-            value = ssm.get_parameter(Name=id_, WithDecryption=True)["Parameter"]["Value"]
-        except ssm.exceptions.ParameterNotFound:
-            return ReadResult(id_="", outs={})  # gone: Pulumi drops it from the state on refresh
-        return ReadResult(id_=id_, outs={**props, "kubeconfig": value})
-
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        # Only the current server's parameter is removed: a replacement may already have published.
-        ssm = self._ssm(props["region"])
-        try:
-            value = ssm.get_parameter(Name=id_, WithDecryption=True)["Parameter"]["Value"]
-        except ssm.exceptions.ParameterNotFound:
-            return
-        if kubeconfig_instance(value) == props.get("instance_id"):
-            ssm.delete_parameter(Name=id_)
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[BY_VALUE_MODULE]
+    return module.KubeconfigProvider
 
 
 @dataclass
@@ -258,7 +96,8 @@ class K3sKubeconfig(pulumi.dynamic.Resource, module="dhakacart", name="K3sKubeco
             "kubeconfig": None,
         }
         secret = pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"])
-        super().__init__(KubeconfigProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
+        provider = provider_class_by_value()()
+        super().__init__(provider, name, props, pulumi.ResourceOptions.merge(opts, secret))
 
 
 def _fake_pem(kind: str, label: str) -> str:
