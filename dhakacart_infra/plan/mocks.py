@@ -67,6 +67,10 @@ def contains_secret(value: Any) -> bool:
     return False
 
 
+class MockGapError(LookupError):
+    """The program used a call or dynamic resource the mocks cannot answer realistically yet."""
+
+
 def _stable_hex(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
@@ -174,7 +178,7 @@ class PlanMocks(pulumi.runtime.Mocks):
             return {"id": MOCK_UBUNTU_AMI_ID, "imageId": MOCK_UBUNTU_AMI_ID, "architecture": "x86_64",
                     "name": pattern.replace("*", "20261101"), "ownerId": a.get("owners", ["099720109477"])[0],
                     "rootDeviceName": "/dev/sda1", "virtualizationType": "hvm"}, []
-        raise NotImplementedError(
+        raise MockGapError(
             f"PlanMocks has no answer for the call {function!r}: add a realistic one in "
             "dhakacart_infra/plan/mocks.py (PlanMocks.call)."
         )
@@ -256,7 +260,7 @@ class PlanMocks(pulumi.runtime.Mocks):
         elif typ.startswith("pulumi-python:dynamic"):
             producer = DYNAMIC_RESOURCE_OUTPUTS.get(typ)
             if producer is None:
-                raise NotImplementedError(
+                raise MockGapError(
                     f"No mock outputs for dynamic resource type {typ!r}: register them with "
                     "@register_dynamic_outputs in the module that defines the resource."
                 )

@@ -60,3 +60,29 @@ def test_waits_for_follows_only_edges_the_engine_waits_on(
 def test_descendants_of_reaches_nested_components(plan: PlanResult) -> None:
     names = {r.name for r in plan.descendants_of(named(plan, "box"))}
     assert names == {"inner", "deep", "sibling"}
+
+
+def test_a_call_the_mocks_cannot_answer_names_itself_and_where_to_add_it(run_stack):
+    import pulumi_aws as aws
+
+    from dhakacart_infra.plan.mocks import MockGapError
+
+    def program() -> None:
+        aws.ec2.get_vpc(default=True)
+
+    with pytest.raises(MockGapError, match=r"aws:ec2/getVpc:getVpc.*PlanMocks\.call"):
+        run_stack("dev", program=program)
+
+
+def test_a_dynamic_resource_without_registered_outputs_is_refused(run_stack):
+    from pulumi.dynamic import Resource, ResourceProvider
+
+    from dhakacart_infra.plan.mocks import MockGapError
+
+    class Unregistered(Resource, module="test", name="Unregistered"):
+        def __init__(self, name: str) -> None:
+            super().__init__(ResourceProvider(), name, {})
+
+    expected = r"pulumi-python:dynamic/test:Unregistered.*register_dynamic_outputs"
+    with pytest.raises(MockGapError, match=expected):
+        run_stack("dev", program=lambda: Unregistered("gap"))
