@@ -28,13 +28,6 @@ _MIGRATED: set[str] = set()
 _emails = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    server = PostgresServer.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture(
     scope="module",
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],

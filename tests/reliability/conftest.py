@@ -22,15 +22,6 @@ from tests.support.shop_server import ADMIN_EMAIL, ShopDatabase, make_shop_datab
 _client_numbers = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    server = PostgresServer.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture(scope="module")
 def shop_database(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory,
                   request: pytest.FixtureRequest) -> ShopDatabase:
