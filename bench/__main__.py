@@ -37,18 +37,31 @@ GUNICORN_SETTINGS_SHOWN = ("workers", "worker_class", "threads", "keepalive", "t
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=15, help="wrk duration per measured run (default 15)")
+    parser.add_argument("--seconds", "--duration", dest="seconds", type=int, default=15,
+                        help="wrk duration per measured run (default 15)")
     parser.add_argument("--warmup-seconds", type=int, default=3,
                         help="wrk warm-up before each run (default 3)")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--buyers", type=int, default=16, help="concurrent checkout buyers (default 16)")
     parser.add_argument("--stock", type=int, default=1000, help="units the buyers sell out (default 1000)")
+    parser.add_argument("--only", choices=("catalog", "checkout"),
+                        help="run one benchmark only (quick iterations: --only catalog --duration 8)")
+    parser.add_argument("--no-uncached", dest="uncached", action="store_false",
+                        help="skip the catalog run with its response cache off (CATALOG_CACHE_SECONDS=0)")
+    parser.add_argument("--app-dir", type=Path, default=APP_DIR,
+                        help="serve the shop from this copy of app/, e.g. an A/B against a commit "
+                             "exported with `git archive <commit> app | tar -x -C /tmp/base`")
     parser.add_argument("--out", type=Path, default=Path("build/bench"), help="results directory")
     args = parser.parse_args(argv)
     for name in ("seconds", "connections", "wrk_threads", "buyers", "stock"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.warmup_seconds < 0:
+        parser.error("--warmup-seconds must be 0 or more")
+    args.app_dir = args.app_dir.resolve()
+    if not (args.app_dir / "wsgi.py").is_file():
+        parser.error(f"--app-dir {args.app_dir} has no wsgi.py; point it at a copy of the repository's app/")
     return args
 
 
@@ -107,23 +120,28 @@ def main(argv: list[str] | None = None) -> int:
             prepare_database(env)
             results["gunicorn_settings"] = gunicorn_settings(env)
 
-            print("bench: catalog vs minimal endpoint (wrk)...", flush=True)
-            results["catalog"] = catalog.run(env, connections=args.connections, threads=args.wrk_threads,
-                                             seconds=args.seconds, warmup_seconds=args.warmup_seconds)
-            print(f"bench: checkout with {args.buyers} buyers over {args.stock} units...", flush=True)
-            with start_shop(env, name="shop-checkout") as shop:
-                admin = ShopApi(shop.base_url, ip=client_ip(999), keep_alive=True)
-                admin.login(ADMIN_EMAIL)
-                results["checkout"] = checkout.run(shop.base_url, database_url, admin, buyers=args.buyers,
-                                                   stock=args.stock)
+            if args.only in (None, "catalog"):
+                print("bench: catalog vs minimal endpoint (wrk)...", flush=True)
+                results["catalog"] = catalog.run(
+                    env, connections=args.connections, threads=args.wrk_threads, seconds=args.seconds,
+                    warmup_seconds=args.warmup_seconds, app_dir=args.app_dir, uncached=args.uncached)
+            if args.only in (None, "checkout"):
+                print(f"bench: checkout with {args.buyers} buyers over {args.stock} units...", flush=True)
+                with start_shop(env, name="shop-checkout") as shop:
+                    admin = ShopApi(shop.base_url, ip=client_ip(999), keep_alive=True)
+                    admin.login(ADMIN_EMAIL)
+                    results["checkout"] = checkout.run(shop.base_url, database_url, admin,
+                                                       buyers=args.buyers, stock=args.stock)
     finally:
         postgres.stop()
 
     json_path, md_path = report.write(results, args.out)
     print(report.markdown(results))
     print(f"bench: wrote {json_path} and {md_path}")
-    failed = results["catalog"]["minimal"]["failed"] + results["catalog"]["shop"]["failed"]
-    if failed or not results["checkout"]["consistent"]:
+    catalog_runs = ("minimal", "shop", "shop_uncached")
+    catalog_results = results.get("catalog", {})
+    failed = sum(catalog_results[run]["failed"] for run in catalog_runs if run in catalog_results)
+    if failed or not results.get("checkout", {}).get("consistent", True):
         print("bench: FAILED requests or an inconsistent stock ledger (see above)", file=sys.stderr)
         return 1
     return 0

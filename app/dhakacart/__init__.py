@@ -99,11 +99,13 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         )
 
     from . import models  # noqa: F401  (register the tables with the metadata)
+    from .catalog.cache import init_catalog_cache
     from .errors import register_error_handlers
     from .observability import register_observability
     from .security import register_security_headers
 
     register_error_handlers(app)
+    init_catalog_cache(app, settings.catalog_cache_seconds)
     register_observability(app)
     register_security_headers(app)
     _register_blueprints(app)

@@ -27,7 +27,12 @@ ENV_VARS: dict[str, str] = {
     "log_level": "LOG_LEVEL",
     "trusted_proxy_hops": "TRUSTED_PROXY_HOPS",
     "metrics_port": "METRICS_PORT",
+    "catalog_cache_seconds": "CATALOG_CACHE_SECONDS",
 }
+
+# Production answers repeated catalog reads from a per-process cache this long (catalog/cache.py);
+# development and tests default to 0 so every edit shows at once.
+PRODUCTION_CATALOG_CACHE_SECONDS = 5.0
 
 MIN_PRODUCTION_SECRET_LENGTH = 32
 
@@ -50,6 +55,9 @@ class Settings(BaseModel):
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
     # When set, the gunicorn master serves /metrics on this port and the app port answers 404.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # Seconds a worker may answer the public catalog from its response cache (0 = off); listings
+    # may show stock this old, checkout always re-checks stock under row locks.
+    catalog_cache_seconds: float = Field(default=0.0, ge=0, le=300)
 
     @property
     def is_production(self) -> bool:
@@ -130,6 +138,10 @@ def load_settings(
         raw["trusted_proxy_hops"] = env["TRUSTED_PROXY_HOPS"].strip()
     if env.get("METRICS_PORT", "").strip():
         raw["metrics_port"] = env["METRICS_PORT"].strip()
+    if env.get("CATALOG_CACHE_SECONDS", "").strip():
+        raw["catalog_cache_seconds"] = env["CATALOG_CACHE_SECONDS"].strip()
+    elif environment == "production":
+        raw["catalog_cache_seconds"] = PRODUCTION_CATALOG_CACHE_SECONDS
 
     try:
         return Settings.model_validate(raw)

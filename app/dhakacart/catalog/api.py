@@ -1,41 +1,72 @@
-"""Catalog JSON API: products and categories (public, cacheable with ETag)."""
+"""Catalog JSON API: products and categories (public, cacheable with ETag).
+
+Responses are rendered as plain dicts (the shape of ProductPage/ProductOut/CategoryList, which the
+OpenAPI document still describes and tests/app/api/test_catalog_cache.py compares against) and
+served through this worker's short-lived response cache (cache.py).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
 
-from ..apispec import api_route, conditional_json
-from ..money import parse_amount
-from ..schemas import CategoryList, CategoryOut, ProductOut, ProductPage, ProductQuery, product_out
+from flask import Blueprint, current_app
+
+from ..apispec import api_route
+from ..money import CURRENCY, parse_amount, to_amount_string
+from ..schemas import CategoryList, ProductOut, ProductPage, ProductQuery
 from . import service
+from .cache import cached_json
 
 bp = Blueprint("catalog_api", __name__, url_prefix="/api/v1")
+
+
+def product_dict(product: Any) -> dict[str, Any]:
+    """ProductOut.model_dump(mode="json") without building a pydantic model per item."""
+    category = product.category
+    return {
+        "id": product.id, "slug": product.slug, "name": product.name, "description": product.description,
+        "price": to_amount_string(product.price_paisa), "currency": CURRENCY, "stock": product.stock,
+        "category": {"id": category.id, "slug": category.slug, "name": category.name},
+        "image_url": product.image_url,
+    }
+
+
+def _json_body(data: Any) -> bytes:
+    # Byte for byte what jsonify() sends (the app's JSON provider: compact, sorted keys, newline).
+    return current_app.json.response(data).get_data()
 
 
 @api_route(bp, "/products", "GET", summary="Search and list products", query=ProductQuery,
            response=ProductPage, cacheable=True, tag="catalog")
 def list_products(query: ProductQuery):
     """Active products, filtered by words, category and price range, sorted and paginated."""
-    page = service.search_products(
-        q=query.q, category=query.category,
-        min_price_paisa=parse_amount(query.min_price) if query.min_price else None,
-        max_price_paisa=parse_amount(query.max_price) if query.max_price else None,
-        sort=query.sort, page=query.page, per_page=query.per_page,
-    )
-    payload = ProductPage(items=[product_out(p) for p in page.items], page=page.page,
-                          per_page=page.per_page, total=page.total)
-    return conditional_json(payload)
+
+    def render() -> bytes:
+        page = service.search_products(
+            q=query.q, category=query.category,
+            min_price_paisa=parse_amount(query.min_price) if query.min_price else None,
+            max_price_paisa=parse_amount(query.max_price) if query.max_price else None,
+            sort=query.sort, page=query.page, per_page=query.per_page,
+        )
+        return _json_body({"items": [product_dict(p) for p in page.items], "page": page.page,
+                           "per_page": page.per_page, "total": page.total})
+
+    key = ("products", *sorted(query.model_dump().items()))
+    return cached_json(key, render)
 
 
 @api_route(bp, "/products/<slug>", "GET", summary="One product by slug", response=ProductOut,
            errors=(404,), cacheable=True, tag="catalog")
 def get_product(slug: str):
-    return conditional_json(product_out(service.get_product(slug)))
+    return cached_json(("product", slug), lambda: _json_body(product_dict(service.get_product(slug))))
 
 
 @api_route(bp, "/categories", "GET", summary="All categories", response=CategoryList, cacheable=True,
            tag="catalog")
 def list_categories():
-    payload = CategoryList(items=[CategoryOut(id=c.id, slug=c.slug, name=c.name, description=c.description)
-                                  for c in service.list_categories()])
-    return conditional_json(payload, max_age=300)
+    def render() -> bytes:
+        categories = service.list_categories()
+        return _json_body({"items": [{"id": c.id, "slug": c.slug, "name": c.name,
+                                      "description": c.description} for c in categories]})
+
+    return cached_json(("categories",), render, max_age=300)

@@ -63,11 +63,19 @@ def search_products(
     if max_price_paisa is not None:
         query = query.where(Product.price_paisa <= max_price_paisa)
 
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = db.session.scalars(
-        query.order_by(*SORTS[sort]).offset((page - 1) * per_page).limit(per_page)
+    # One round trip for the page and the total: count(*) OVER () is computed over every matching
+    # row before LIMIT/OFFSET. The category is a many-to-one inner join, so it adds no rows.
+    rows = db.session.execute(
+        query.add_columns(func.count().over().label("total"))
+        .order_by(*SORTS[sort]).offset((page - 1) * per_page).limit(per_page)
     ).all()
-    return Page(items=list(items), page=page, per_page=per_page, total=total)
+    items = [row[0] for row in rows]
+    if rows:
+        total = rows[0].total
+    else:
+        # A page past the end (or no match) carries no window value: count separately.
+        total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return Page(items=items, page=page, per_page=per_page, total=total)
 
 
 def get_product(slug: str) -> Product:

@@ -99,3 +99,17 @@ def test_an_unreachable_rate_limit_store_falls_back_instead_of_failing_requests(
     )
     migrate(app)
     assert app.test_client().get("/api/v1/categories").status_code == 200
+
+
+def test_catalog_cache_seconds_defaults_and_validation():
+    from dhakacart.settings import ConfigError, load_settings
+
+    base = {"DATABASE_URL": "sqlite:///x.db", "SECRET_KEY": "k" * 40}
+    assert load_settings({**base, "DHAKACART_ENV": "test"}).catalog_cache_seconds == 0
+    assert load_settings({**base, "DHAKACART_ENV": "development"}).catalog_cache_seconds == 0
+    assert load_settings({**base, "DHAKACART_ENV": "production"}).catalog_cache_seconds == 5
+    assert load_settings({**base, "DHAKACART_ENV": "production",
+                          "CATALOG_CACHE_SECONDS": "0"}).catalog_cache_seconds == 0
+    for bad in ("-1", "soon", "301"):
+        with pytest.raises(ConfigError, match="CATALOG_CACHE_SECONDS"):
+            load_settings({**base, "CATALOG_CACHE_SECONDS": bad})
