@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import rds as rdsops
 from .errors import OpsError, RefusedError
 from .progress import Waiter
-from .stack import StackIdentifiers, read_stack_outputs
+from .stack import StackIdentifiers, read_stack_outputs, selected_stack_name
 
 
 @dataclass
@@ -27,6 +27,7 @@ class OpsContext:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     is_tty: Callable[[], bool] = lambda: sys.stdin.isatty()
     read_outputs: Callable[[str | None], dict[str, Any]] = read_stack_outputs
+    selected_stack: Callable[[], str] = selected_stack_name
     client: Callable[[str, str | None], Any] | None = None
 
     def aws(self, service: str, region: str | None) -> Any:
@@ -196,7 +197,8 @@ def backup_create(
     result = rdsops.create_snapshot(
         rds,
         instance,
-        stack=stack or "(selected)",
+        # The tag must name the real stack, also when it was chosen by `pulumi stack select`.
+        stack=stack or _ctx().selected_stack(),
         reason=reason,
         created_by=_created_by(created_by),
         now=_ctx().now(),

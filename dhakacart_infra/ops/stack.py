@@ -58,6 +58,25 @@ def read_stack_outputs(
     return outputs
 
 
+def selected_stack_name(
+    runner: Runner = _run, which: Callable[[str], str | None] = shutil.which
+) -> str:
+    """The name of the stack `pulumi stack select` chose (what commands without --stack act on)."""
+    pulumi = which("pulumi")
+    if pulumi is None:
+        raise PulumiCliError(
+            "the Pulumi CLI is not on PATH, so the selected stack's name is unknown; pass --stack NAME"
+        )
+    result = runner([pulumi, "stack", "--show-name"])
+    name = (result.stdout or "").strip()
+    if result.returncode != 0 or not name:
+        raise PulumiCliError(
+            f"`pulumi stack --show-name` failed (exit {result.returncode}): {(result.stderr or '').strip()}; "
+            "select a stack with `pulumi stack select NAME` or pass --stack NAME"
+        )
+    return name
+
+
 @dataclass
 class StackIdentifiers:
     """Flags first; the stack outputs are read once, and only when a flag is missing."""

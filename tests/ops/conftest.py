@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +47,8 @@ class StackWorld:
     role_arn: str
     clock: FakeClock = field(default_factory=FakeClock)
     tty: bool = False
+    # What `pulumi stack --show-name` would print (the stack chosen with `pulumi stack select`).
+    selected_stack: Callable[[], str] = lambda: "dev"
 
     def outputs(self) -> dict[str, Any]:
         return {
@@ -66,6 +68,7 @@ class StackWorld:
             waiter=Waiter(sleep=self.clock.sleep, clock=self.clock, poll_interval=5),
             is_tty=lambda: self.tty,
             read_outputs=lambda stack: self.outputs(),
+            selected_stack=self.selected_stack,
         )
         if now is not None:
             context.now = lambda: now

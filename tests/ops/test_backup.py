@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dhakacart_infra.ops import rds as rdsops
+from dhakacart_infra.ops.stack import selected_stack_name
 
 from .conftest import INSTANCE, StackWorld
 
@@ -42,6 +43,23 @@ def test_create_names_the_snapshot_by_instance_and_utc_time_and_tags_it(world: S
         "created-by": "rafiq",
         "managed-by": "dhakacart-ops",
     }
+
+
+def test_create_without_stack_tags_the_stack_pulumi_has_selected(world: StackWorld) -> None:
+    world.selected_stack = lambda: "prod-eu"
+    result = world.invoke("backup", "create", "--reason", "drill")
+    assert result.exit_code == 0, result.output
+    [snapshot_id] = manual_ids(world)
+    snap = world.rds.describe_db_snapshots(DBSnapshotIdentifier=snapshot_id)["DBSnapshots"][0]
+    assert rdsops.tags_of(snap)["stack"] == "prod-eu"
+
+
+def test_create_without_stack_or_pulumi_cli_asks_for_stack_and_sends_nothing(world: StackWorld) -> None:
+    world.selected_stack = lambda: selected_stack_name(which=lambda _: None)
+    result = world.invoke("backup", "create", "--db-instance", INSTANCE, "--reason", "drill")
+    assert result.exit_code == 1
+    assert "the selected stack's name is unknown; pass --stack NAME" in result.output
+    assert manual_ids(world) == []
 
 
 def test_create_dry_run_sends_nothing(world: StackWorld) -> None:

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from dhakacart_infra.ops.cli import OpsContext, cli
 from dhakacart_infra.ops.errors import MissingIdentifierError, PulumiCliError
-from dhakacart_infra.ops.stack import StackIdentifiers, read_stack_outputs
+from dhakacart_infra.ops.stack import StackIdentifiers, read_stack_outputs, selected_stack_name
 
 
 def completed(code: int, out: str = "", err: str = "") -> subprocess.CompletedProcess[str]:
@@ -27,6 +27,26 @@ def test_outputs_are_read_with_the_selected_stack() -> None:
     outputs = read_stack_outputs("prod", runner=runner, which=lambda _: "/usr/bin/pulumi")
     assert outputs == {"databaseInstanceId": "dhakacart-prod-db"}
     assert seen == [["/usr/bin/pulumi", "stack", "output", "--json", "--stack", "prod"]]
+
+
+def test_the_selected_stack_name_comes_from_pulumi_stack_show_name() -> None:
+    seen: list[list[str]] = []
+
+    def runner(argv: list[str]) -> subprocess.CompletedProcess[str]:
+        seen.append(argv)
+        return completed(0, "prod\n")
+
+    assert selected_stack_name(runner=runner, which=lambda _: "/usr/bin/pulumi") == "prod"
+    assert seen == [["/usr/bin/pulumi", "stack", "--show-name"]]
+
+
+def test_no_selected_stack_is_an_error_that_says_how_to_choose_one() -> None:
+    with pytest.raises(PulumiCliError, match=r"no stack selected.*pass --stack NAME"):
+        selected_stack_name(
+            runner=lambda argv: completed(255, err="error: no stack selected"), which=lambda _: "pulumi"
+        )
+    with pytest.raises(PulumiCliError, match="pass --stack NAME"):
+        selected_stack_name(runner=lambda argv: completed(0, ""), which=lambda _: "pulumi")
 
 
 def test_a_missing_pulumi_cli_says_which_flags_to_pass() -> None:
