@@ -58,9 +58,7 @@ def read_stack_outputs(
     return outputs
 
 
-def selected_stack_name(
-    runner: Runner = _run, which: Callable[[str], str | None] = shutil.which
-) -> str:
+def selected_stack_name(runner: Runner = _run, which: Callable[[str], str | None] = shutil.which) -> str:
     """The name of the stack `pulumi stack select` chose (what commands without --stack act on)."""
     pulumi = which("pulumi")
     if pulumi is None:
