@@ -155,7 +155,39 @@ def load_stack_config(stack: str, root: Path = REPO_ROOT) -> tuple[str, dict[str
             secret_keys.append(full)
         else:
             config[full] = _config_string(value)
+    _check_like_the_cli(stack, project, project_file.get("config") or {}, config, secret_keys)
     return project, config, secret_keys
+
+
+def _check_like_the_cli(
+    stack: str, project: str, declared: dict[str, Any], config: dict[str, str], secret_keys: list[str]
+) -> None:
+    """The checks `pulumi preview` makes before the program runs, so the offline plan never accepts a
+    stack file the CLI refuses: a key Pulumi.yaml declares without a default, in the project's
+    namespace, must be set; a key declared `secret: true` must be stored encrypted."""
+    missing, plaintext = [], []
+    for key, spec in declared.items():
+        if ":" in key and not key.startswith(f"{project}:"):
+            continue
+        full = key if ":" in key else f"{project}:{key}"
+        if not isinstance(spec, dict):
+            continue
+        if full not in config:
+            missing.append(key)
+        elif spec.get("secret") and full not in secret_keys:
+            plaintext.append(key)
+    if missing:
+        values = "value" if len(missing) == 1 else "values"
+        raise StackFileError(
+            f"Stack '{stack}' is missing configuration {values} {', '.join(sorted(missing))} (Pulumi.yaml "
+            f"declares them without a default, so the Pulumi CLI refuses the stack): set them with "
+            f"`pulumi config set --stack {stack} <key> <value>`"
+        )
+    if plaintext:
+        raise StackFileError(
+            f"Stack '{stack}' stores {', '.join(sorted(plaintext))} in plain text, but Pulumi.yaml declares "
+            f"them secret: set them with `pulumi config set --stack {stack} --secret <key> <value>`"
+        )
 
 
 def run_program(

@@ -13,7 +13,7 @@ from dhakacart_infra import config as config_module
 from dhakacart_infra.config import StackConfig, load_config
 from dhakacart_infra.errors import ConfigError
 from dhakacart_infra.plan.mocks import is_secret, resolve, reveal
-from dhakacart_infra.plan.runner import run_program
+from dhakacart_infra.plan.runner import StackFileError, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -302,17 +302,22 @@ def _project_config() -> dict[str, Any]:
 OBJECT_KEYS = ("web", "api")  # objects: documented in Pulumi.yaml's comments (no object config type)
 
 
+def _documented_in_comments(key: str) -> bool:
+    return any(line.startswith(f"#   {key} (") for line in (ROOT / "Pulumi.yaml").read_text().splitlines())
+
+
 def test_pulumi_yaml_documents_every_key_the_program_reads():
-    documented = _project_config()
+    declared = _project_config()
     read = (
         set(config_module.COMMON_DEFAULTS)
         | set(config_module.ENVIRONMENT_DEFAULTS["dev"])
         | set(config_module.REQUIRED_KEYS)
         | set(config_module.OPTIONAL_KEYS)
     )
-    assert read - set(documented) - set(OBJECT_KEYS) == set()
-    assert set(documented) - read == set()
-    for key, spec in documented.items():
+    assert set(declared) - read == set()
+    undeclared = read - set(declared) - set(OBJECT_KEYS)
+    assert [key for key in sorted(undeclared) if not _documented_in_comments(key)] == []
+    for key, spec in declared.items():
         assert spec.get("description"), key
         # The Pulumi CLI's project schema requires a type, one of these; arrays need items.
         assert spec.get("type") in ("string", "integer", "boolean", "array"), key
@@ -323,18 +328,75 @@ def test_pulumi_yaml_documents_every_key_the_program_reads():
     assert all(field in text for field in config_module.WORKLOAD_KEYS)
 
 
+def test_pulumi_yaml_requires_exactly_the_keys_the_program_requires():
+    # The Pulumi CLI refuses a stack that leaves out a declared key without a default ("Stack 'dev'
+    # is missing configuration value ..."), before the program runs. Declaring an optional or
+    # environment-dependent key without a default would make it required for every stack.
+    without_default = {key for key, spec in _project_config().items() if "default" not in spec}
+    assert without_default == set(config_module.REQUIRED_KEYS)
+
+
 def test_pulumi_yaml_defaults_match_the_program_defaults():
     for key, spec in _project_config().items():
-        if "default" in spec:
+        if "default" not in spec:
+            continue
+        if key in config_module.OPTIONAL_KEYS:
+            assert spec["default"] == "", f"{key}: optional, so its default must read as unset"
+        else:
             assert spec["default"] == config_module.COMMON_DEFAULTS[key], key
     for key in set(config_module.ENVIRONMENT_DEFAULTS["dev"]) - set(OBJECT_KEYS):
-        assert "default" not in _project_config()[key], f"{key} depends on the environment"
+        assert key not in _project_config(), f"{key} depends on the environment: no project default fits"
 
 
-def test_secret_keys_are_declared_secret_in_pulumi_yaml():
-    documented = _project_config()
+def test_secret_keys_are_documented_as_secrets_and_not_declared():
+    # A declared secret could have no plain default, so the CLI would require it in every stack.
+    declared = _project_config()
     for key in config_module.SECRET_KEYS:
-        assert documented[key].get("secret") is True
+        assert key not in declared
+        assert any(line.startswith(f"#   {key} (string, secret)")
+                   for line in (ROOT / "Pulumi.yaml").read_text().splitlines()), key
+
+
+def test_a_stack_file_with_only_the_required_keys_gets_the_environment_defaults(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.lean.yaml").write_text(yaml.safe_dump({"config": {
+        "dhakacart:environment": "prod",
+        "dhakacart:adminCidrs": ["203.0.113.0/24"],
+        "dhakacart:acmeEmail": "ops@dhakacart.example",
+        "dhakacart:appImage": "ghcr.io/dhakacart/shop:1.0.0",
+    }}))
+    captured: list[StackConfig] = []
+    run_program("lean", root=tmp_path, program=lambda: captured.append(load_config()))
+    cfg = captured[0]
+    prod = config_module.ENVIRONMENT_DEFAULTS["prod"]
+    assert cfg.cluster.instance_type == prod["k3sInstanceType"]
+    assert cfg.database.multi_az is True
+    assert cfg.database.backup_retention_days == prod["dbBackupRetentionDays"]
+    assert cfg.alerting.email_to is None and cfg.alerting.slack_webhook_url is None
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_offline_plan_refuses_a_stack_file_the_cli_would_refuse(tmp_path, stack):
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    del data["config"]["dhakacart:acmeEmail"]
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(StackFileError, match=rf"Stack '{stack}' is missing configuration value acmeEmail"):
+        run_program(stack, root=tmp_path, program=lambda: None)
+
+
+def test_the_offline_plan_refuses_a_declared_secret_stored_in_plain_text(tmp_path):
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    project["config"]["apiToken"] = {"type": "string", "secret": True, "description": "a secret"}
+    (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+    data = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    data["config"]["dhakacart:apiToken"] = "plain"
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(StackFileError, match=r"stores apiToken in plain text.*--secret"):
+        run_program("dev", root=tmp_path, program=lambda: None)
+    data["config"]["dhakacart:apiToken"] = {"secure": "v1:AAAA"}
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump(data))
+    run_program("dev", root=tmp_path, program=lambda: None)
 
 
 def test_both_stack_files_pin_the_region_to_mumbai():
