@@ -588,6 +588,37 @@ def no_secrets_in_config_maps(resource_type: str, props: Mapping[str, Any], stac
     return found
 
 
+HELM_RELEASE_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
+# An exact chart version: 1.2.3, v1.2.3, 1.2.3-rc.1 (build metadata allowed); never a range or empty.
+EXACT_CHART_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+
+
+def helm_chart_pinned(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
+    """A chart is pinned to an exact version and fetched over TLS (https:// or oci://).
+
+    Helm renders a release's workloads on the cluster, so no other rule ever sees them: what this
+    program controls, and what is judged here, is exactly which chart it installs.
+    """
+    chart = props.get("chart")
+    version = props.get("version")
+    repo = _get(props, "repositoryOpts", "repo")
+    found = []
+    if version is not UNKNOWN and not (isinstance(version, str) and EXACT_CHART_VERSION.match(version)):
+        found.append(f"chart {chart!r} version {version!r} is not an exact version: pin one such as "
+                     "\"1.2.3\" (an empty version or a range installs whatever is newest)")
+    if repo is UNKNOWN or chart is UNKNOWN:
+        return found
+    source = repo if isinstance(repo, str) and repo else chart
+    if not isinstance(source, str) or not source:
+        found.append("no chart given: set chart and repositoryOpts.repo")
+    elif source.startswith("http://"):
+        found.append(f"chart {chart!r} comes from {source} over plain HTTP: use the https:// repository")
+    elif not source.startswith(("https://", "oci://", "./", "../", "/")):
+        found.append(f"chart {chart!r} names no repository: set repositoryOpts.repo to its official "
+                     "https:// repository (a `helm repo add` name exists only on one machine)")
+    return found
+
+
 # --------------------------------------------------------------------------------------------------
 # Stack rules
 
@@ -666,9 +697,9 @@ def application_namespaces(resources: Sequence[StackResource]) -> set[str]:
     """Namespaces where this program itself declares workloads.
 
     Workloads that Helm releases render (cert-manager, the monitoring stack's node-exporter, which
-    needs the host's namespaces) are the charts' own and never reach a policy pack as objects, so
-    they are judged by the Helm release's values instead; the namespaces that only hold them are
-    platform namespaces, not application ones.
+    needs the host's namespaces) are the charts' own and never reach a policy pack as objects: no
+    rule sees them, only the release itself (k8s-helm-chart-pinned judges which chart it installs).
+    The namespaces that only hold them are platform namespaces, not application ones.
     """
     return {ns for r in resources if r.type in WORKLOADS
             for ns in [_namespace_of(r)] if isinstance(ns, str) and ns not in SYSTEM_NAMESPACES}
@@ -828,6 +859,9 @@ POLICIES: tuple[Policy, ...] = (
               (*WORKLOADS, CONFIG_MAP, "kubernetes:core/v1:Secret", "kubernetes:core/v1:Service", INGRESS,
                NETWORK_POLICY, "kubernetes:core/v1:ServiceAccount"), no_default_namespace),
     _resource("k8s-ingress-tls", "Every Ingress serves all its hosts over TLS.", (INGRESS,), ingress_tls),
+    _resource("k8s-helm-chart-pinned",
+              "Helm charts are pinned to an exact version from an https:// or oci:// repository.",
+              HELM_RELEASE_TYPES, helm_chart_pinned),
     # Kubernetes: secrets
     _resource("k8s-no-secrets-in-config-maps",
               "ConfigMaps hold no passwords, tokens, keys or credential URLs.",

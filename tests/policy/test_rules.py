@@ -69,6 +69,13 @@ def security_context(**changes: Any) -> dict[str, Any]:
 
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+GOOD_RELEASE = {
+    "chart": "kube-prometheus-stack",
+    "version": "79.7.1",
+    "repositoryOpts": {"repo": "https://prometheus-community.github.io/helm-charts"},
+    "namespace": "monitoring",
+}
 INSTANCE = "aws:ec2/instance:Instance"
 RDS = "aws:rds/instance:Instance"
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -362,6 +369,30 @@ RESOURCE_CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
         deployment(),
         deployment(env=[{"name": "DATABASE_URL", "value": "postgresql+psycopg://shop:pw@db:5432/shop"}]),
     ),
+    ("k8s-helm-chart-pinned", HELM_RELEASE, "dev", GOOD_RELEASE, {**GOOD_RELEASE, "version": ""}),
+    ("k8s-helm-chart-pinned", HELM_RELEASE, "dev", GOOD_RELEASE, {**GOOD_RELEASE, "version": "^79.7.0"}),
+    ("k8s-helm-chart-pinned", HELM_RELEASE, "dev", GOOD_RELEASE, {**GOOD_RELEASE, "version": "79.x"}),
+    (
+        "k8s-helm-chart-pinned",
+        HELM_RELEASE,
+        "dev",
+        GOOD_RELEASE,
+        {**GOOD_RELEASE, "repositoryOpts": {"repo": "http://prometheus-community.github.io/helm-charts"}},
+    ),
+    (
+        "k8s-helm-chart-pinned",
+        HELM_RELEASE,
+        "dev",
+        GOOD_RELEASE,
+        {"chart": "prometheus-community/kube-prometheus-stack", "version": "79.7.1"},
+    ),
+    (
+        "k8s-helm-chart-pinned",
+        "kubernetes:helm.sh/v4:Chart",
+        "dev",
+        {"chart": "oci://ghcr.io/example/charts/shop", "version": "1.4.2-rc.1"},
+        {"chart": "oci://ghcr.io/example/charts/shop"},
+    ),
 ]
 
 S3_BUCKET = StackResource(
@@ -605,3 +636,11 @@ def test_required_tags_accept_any_casing_of_the_keys() -> None:
     assert POLICIES_BY_NAME["aws-required-tags"].judge(
         "aws:ec2/vpc:Vpc", {"tagsAll": {**aws_style, "ManagedBy": ""}}, "dev"
     )
+
+
+def test_helm_chart_rule_waits_for_values_unknown_during_preview() -> None:
+    policy = POLICIES_BY_NAME["k8s-helm-chart-pinned"]
+    assert policy.judge(HELM_RELEASE, {**GOOD_RELEASE, "version": UNKNOWN}, "dev") == []
+    assert policy.judge(HELM_RELEASE, {**GOOD_RELEASE, "repositoryOpts": {"repo": UNKNOWN}}, "dev") == []
+    (message,) = policy.judge(HELM_RELEASE, {**GOOD_RELEASE, "version": "~1.2"}, "dev")
+    assert "kube-prometheus-stack" in message and "exact version" in message
