@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pulumi
+
 
 @dataclass(frozen=True)
 class ConfigProblem:
@@ -20,8 +22,12 @@ class ConfigProblem:
         return f"{self.key} = {shown}: {self.reason}\n    fix: {self.fix}"
 
 
-class ConfigError(Exception):
-    """Every problem in a stack's configuration, reported together so one edit round fixes them all."""
+class ConfigError(pulumi.RunError):
+    """Every problem in a stack's configuration, reported together so one edit round fixes them all.
+
+    A `pulumi.RunError`: the Python language host prints such an error as its message alone
+    ("error: 2 configuration problems ..."), where any other exception becomes "Program failed with
+    an unhandled exception" and a stack trace that buries the key, the value and the fix."""
 
     def __init__(self, problems: Iterable[ConfigProblem], stack: str = "") -> None:
         self.problems: tuple[ConfigProblem, ...] = tuple(problems)

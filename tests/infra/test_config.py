@@ -239,6 +239,14 @@ def test_all_problems_are_reported_together():
     assert str(error).startswith(f"{len(error.problems)} configuration problems for stack 'prod'")
 
 
+def test_pulumi_preview_shows_a_config_error_as_its_message_without_a_stack_trace():
+    # The Python language host logs a pulumi.RunError as str(error) alone; any other exception as
+    # "Program failed with an unhandled exception" plus a traceback.
+    error = problems("prod", {"dbMultiAz": False})
+    assert isinstance(error, pulumi.RunError)
+    assert str(error).splitlines()[0] == "1 configuration problem for stack 'prod':"
+
+
 def test_a_config_error_stops_the_program_before_any_resource_is_declared(run_stack):
     recorded = []
 
