@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import OpsError, ValidationError
+from .errors import OpsError, ValidationError, WaitTimeoutError
+from .progress import Waiter, wait_until
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,13 @@ def run_load(
     duration: int,
     python: str = sys.executable,
     extra_timeout: float = 120,
+    waiter: Waiter | None = None,
 ) -> LoadReport:
+    """Runs the Locust child with a spinner, elapsed time and a bar over `duration`; kills it when it
+    has not finished `extra_timeout` seconds after the load should have stopped."""
     if not url.startswith(("http://", "https://")):
         raise ValidationError(f"--url {url!r} must start with http:// or https://")
+    waiter = waiter or Waiter(poll_interval=1.0)
     with tempfile.TemporaryDirectory(prefix="dhakacart-load-") as tmp:
         out = Path(tmp) / "report.json"
         argv = [
@@ -113,18 +118,35 @@ def run_load(
             "--out",
             str(out),
         ]
-        try:
-            done = subprocess.run(  # noqa: S603 - our own interpreter and module
-                argv,
-                capture_output=True,
-                text=True,
-                timeout=duration + extra_timeout,
-                check=False,
-                cwd=Path(__file__).resolve().parents[2],
+        log_path = Path(tmp) / "runner.log"
+        # A file, not a pipe: Locust may log more than a pipe holds while nobody reads it.
+        with log_path.open("w+", encoding="utf-8") as log:
+            child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                argv, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2]
             )
-        except subprocess.TimeoutExpired as exc:
-            raise OpsError(f"the load run did not stop within {duration + extra_timeout:.0f} s") from exc
-        if done.returncode != 0 or not out.exists():
-            tail = (done.stderr or done.stdout or "").strip().splitlines()[-15:]
-            raise OpsError(f"the load runner failed (exit {done.returncode}):\n" + "\n".join(tail))
+            start = waiter.clock()
+            limit = duration + extra_timeout
+            try:
+                code = wait_until(
+                    f"load: {users} users for {duration} s against {url}",
+                    child.poll,
+                    lambda c: (
+                        "running" if c is None else f"exit {c}",
+                        min(100.0, 100.0 * (waiter.clock() - start) / duration),
+                    ),
+                    done=lambda c: c is not None,
+                    failed=lambda c: None,
+                    timeout=limit,
+                    waiter=waiter,
+                )
+            except WaitTimeoutError as exc:
+                raise OpsError(f"the load run did not stop within {limit:.0f} s; it was stopped") from exc
+            finally:
+                if child.poll() is None:
+                    child.kill()
+                    child.wait()
+            if code != 0 or not out.exists():
+                log.seek(0)
+                tail = log.read().strip().splitlines()[-15:]
+                raise OpsError(f"the load runner failed (exit {code}):\n" + "\n".join(tail))
         return LoadReport.from_dict(json.loads(out.read_text()))
