@@ -212,8 +212,10 @@ def test_main_deploys_dev_then_prod_behind_the_protected_environment() -> None:
 def test_security_audits_dependencies_secrets_and_the_image() -> None:
     security = load("security.yml")
     audited = security["jobs"]["pip-audit"]["strategy"]["matrix"]["requirements"]
-    assert {"requirements.txt", "app/requirements.txt"} <= set(audited)
-    assert all((REPO / r).exists() for r in audited)
+    tracked = subprocess.run(["git", "ls-files", "*requirements*.txt"], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert {"requirements.txt", "app/requirements.txt", "requirements-scanners.txt"} <= set(tracked)
+    assert sorted(audited) == sorted(tracked), "pip-audit must cover every requirements file"
     assert "pip-audit==" in runs(security, "pip-audit")
     assert "gitleaks git" in runs(security, "gitleaks")
     assert steps(security, "gitleaks")[0]["with"]["fetch-depth"] == 0
