@@ -22,6 +22,23 @@ def monitoring_resources(plan):
     return components + [r for c in components for r in plan.children_of(c)]
 
 
+def test_nothing_the_shop_deploys_waits_for_the_monitoring_stack(stack_plan):
+    """Not only the Deployments: the migration Job, network policies, Ingress and HPAs neither."""
+    monitoring = monitoring_resources(stack_plan)
+    (storefront,) = [r for r in stack_plan.resources if r.type == "dhakacart:k8s:Storefront"]
+    shop, pending = [], [storefront]
+    while pending:
+        children = stack_plan.children_of(pending.pop())
+        shop += children
+        pending += children
+    kinds = {r.type for r in shop}
+    assert {"kubernetes:batch/v1:Job", "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            "kubernetes:networking.k8s.io/v1:Ingress", DEPLOYMENT} <= kinds
+    for resource in shop:
+        for other in monitoring:
+            assert not stack_plan.waits_for(resource, other), (resource.name, other.name)
+
+
 def test_stack_outputs_grafana_url_and_password_command(stack_plan):
     outputs = stack_plan.outputs
     host = "grafana.shop.dhakacart.example" if stack_plan.stack == "prod" else "grafana.13-232-"
