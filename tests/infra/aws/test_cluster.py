@@ -189,3 +189,40 @@ def test_documented_in_place_k3s_upgrade_uses_the_installer_and_pin_cloud_init_u
         text = (REPO_ROOT / doc).read_text()
         assert f"curl -sfL {installer_url} -o /tmp/k3s-install.sh" in text, doc
         assert upgrade.search(text), doc
+
+
+def test_the_ami_lookup_asks_canonical_for_the_newest_ubuntu_lts_amd64_image(monkeypatch):
+    # The mock answers any getAmi the same way, so the request itself is what proves the lookup.
+    import pulumi
+
+    from dhakacart_infra.aws.cluster import K3sCluster, K3sClusterArgs
+    from dhakacart_infra.plan.mocks import PlanMocks
+    from dhakacart_infra.plan.runner import run_program
+
+    requests: list[dict] = []
+    answer = PlanMocks.call
+
+    def recording_call(self, args):
+        if args.token == "aws:ec2/getAmi:getAmi":
+            requests.append(reveal(dict(args.args)))
+        return answer(self, args)
+
+    monkeypatch.setattr(PlanMocks, "call", recording_call)
+
+    def program() -> None:
+        K3sCluster("k3s", K3sClusterArgs(
+            name_prefix="dhakacart-dev", region="ap-south-1", subnet_id="subnet-1", security_group_id="sg-1",
+            instance_type="t3.medium", root_volume_gb=40, k3s_version="v1.33.5+k3s1",
+            termination_protection=False,
+        ))
+        pulumi.export("done", True)
+
+    run_program("dev", program=program)
+    [lookup] = requests
+    assert lookup["owners"] == ["099720109477"]  # Canonical
+    assert lookup["mostRecent"] is True
+    filters = {f["name"]: f["values"] for f in lookup["filters"]}
+    assert filters["name"] == [cluster_module.UBUNTU_LTS_AMI_NAME]
+    assert filters["architecture"] == ["x86_64"]
+    lts_amd64 = r"ubuntu/images/hvm-ssd-gp3/ubuntu-[a-z]+-\d\d\.04-amd64-server-\*"
+    assert re.fullmatch(lts_amd64, filters["name"][0])
