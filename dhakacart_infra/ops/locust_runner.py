@@ -146,6 +146,14 @@ def _percentile_ms(entry: Any, fraction: float) -> float:
 def run(url: str, users: int, spawn_rate: float, duration: int) -> dict[str, Any]:
     Shopper.host = url.rstrip("/")
     env = Environment(user_classes=[Shopper], events=locust.events)
+    rate_limited = 0
+
+    def count_429(response: Any = None, **_: Any) -> None:
+        nonlocal rate_limited
+        if getattr(response, "status_code", None) == 429:
+            rate_limited += 1
+
+    env.events.request.add_listener(count_429)
     runner = env.create_local_runner()
     runner.start(users, spawn_rate=spawn_rate)
     gevent.sleep(duration)
@@ -178,6 +186,7 @@ def run(url: str, users: int, spawn_rate: float, duration: int) -> dict[str, Any
         "p99_ms": _percentile_ms(total, 0.99),
         "duration_s": float(duration),
         "users": users,
+        "rate_limited": rate_limited,
         "endpoints": endpoints,
         "errors": errors,
     }

@@ -59,6 +59,7 @@ def test_a_short_load_run_reports_requests_latency_and_no_errors(shop: LiveShop,
     names = {e["name"] for e in report.endpoints}
     assert {"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/products"} <= names
     assert report.p50_ms <= report.p95_ms <= report.p99_ms
+    assert report.rate_limited == 0  # counted by the runner (see the unit test below for non-zero)
     assert "req/s" in result.output and "p95" in result.output and "errors 0" in result.output
 
 
@@ -156,6 +157,13 @@ def test_thresholds_fail_when_nothing_was_measured() -> None:
     assert evaluate(report(requests=0), max_p95_ms=200, max_error_ratio=0.001) == [
         "no request completed (is the URL right and the shop up?)"
     ]
+
+
+def test_rate_limited_answers_fail_the_run_with_their_cause() -> None:
+    [ratio, limited] = evaluate(report(failures=40, rate_limited=40), max_p95_ms=200, max_error_ratio=0.001)
+    assert ratio.startswith("error ratio")
+    assert limited.startswith("40 responses were 429 (rate limited)") and "fewer --users" in limited
+    assert "rate limited (429): 40" in report(failures=40, rate_limited=40).lines()[2]
 
 
 def test_a_malformed_report_is_an_error() -> None:
