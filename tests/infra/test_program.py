@@ -149,3 +149,37 @@ def test_dev_and_prod_differ_where_they_should(dev_plan, prod_plan):
     assert (db(dev_plan)["deletionProtection"], db(prod_plan)["deletionProtection"]) == (False, True)
     assert (db(dev_plan)["skipFinalSnapshot"], db(prod_plan)["skipFinalSnapshot"]) == (True, False)
     assert db(dev_plan)["identifier"] != db(prod_plan)["identifier"]  # both stacks fit in one account
+
+
+def test_the_engine_refuses_default_aws_and_kubernetes_providers():
+    import yaml
+
+    config = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    assert set(config["pulumi:disable-default-providers"]) >= {"aws", "kubernetes"}
+
+
+def test_every_aws_and_kubernetes_call_and_resource_names_an_explicit_provider(monkeypatch):
+    # With default providers disabled (above), `pulumi preview` fails on a call or resource that
+    # names none; the mocks would not, so this checks what the program asks for.
+    from dhakacart_infra.plan.mocks import PlanMocks
+
+    calls: list[tuple[str, str]] = []
+    answer = PlanMocks.call
+
+    def recording_call(self, args):
+        calls.append((args.token, args.provider))
+        return answer(self, args)
+
+    monkeypatch.setattr(PlanMocks, "call", recording_call)
+    for stack in ("dev", "prod"):
+        calls.clear()
+        plan = run_program(stack)
+        explicit = {r.urn for r in plan.resources
+                    if r.type in ("pulumi:providers:aws", "pulumi:providers:kubernetes")}
+        cloud_calls = [(token, p) for token, p in calls if token.startswith(("aws:", "kubernetes:"))]
+        assert cloud_calls, "the program looks up zones, the AMI and the account"
+        for token, provider in cloud_calls:
+            assert provider.rsplit("::", 1)[0] in explicit, f"{stack}: {token} uses no explicit provider"
+        for record in plan.resources:
+            if record.type.startswith(("aws:", "kubernetes:")):
+                assert record.provider_urn in explicit, f"{stack}: {record.type} {record.name}"
