@@ -27,6 +27,9 @@ from .labels import pod_security_labels, recommended_labels
 from .tls import TRAEFIK_INGRESS_CLASS
 
 MONITORING_NAMESPACE = "monitoring"
+# node-exporter alone needs the host's namespaces and filesystem, so it gets a namespace of its own
+# and `monitoring` can enforce a stricter Pod Security level than node-exporter allows.
+NODE_EXPORTER_NAMESPACE = "monitoring-node-exporter"
 CERT_MANAGER_NAMESPACE = "cert-manager"
 
 KUBE_PROMETHEUS_STACK_CHART = "kube-prometheus-stack"
@@ -202,7 +205,9 @@ def _checked_storage_gb(size: int) -> int:
 
 
 def kube_prometheus_stack_values(
-    args: MonitoringArgs, alertmanager_secret: str | None
+    args: MonitoringArgs,
+    alertmanager_secret: str | None,
+    node_exporter_namespace: pulumi.Input[str] = NODE_EXPORTER_NAMESPACE,
 ) -> dict[str, Any]:
     """The chart's values: plain data and non-secret Outputs only."""
     retention = _checked_retention(args.prometheus_retention)
@@ -231,7 +236,10 @@ def kube_prometheus_stack_values(
         }},
         "prometheusOperator": {"resources": _resources("50m", "96Mi", "256Mi")},
         "kube-state-metrics": {"resources": _resources("20m", "64Mi", "192Mi")},
-        "prometheus-node-exporter": {"resources": _resources("20m", "32Mi", "96Mi")},
+        "prometheus-node-exporter": {
+            "namespaceOverride": node_exporter_namespace,
+            "resources": _resources("20m", "32Mi", "96Mi"),
+        },
         "prometheus": {"prometheusSpec": {
             "retention": retention,
             # Stop before the volume is full: Prometheus cannot write its WAL on a full disk.
@@ -329,7 +337,8 @@ def grafana_admin_password_command(namespace: str = MONITORING_NAMESPACE) -> str
 
 
 class Monitoring(pulumi.ComponentResource):
-    """The `monitoring` namespace, kube-prometheus-stack, Grafana's admin Secret and alert routing."""
+    """The `monitoring` and node-exporter namespaces, kube-prometheus-stack, Grafana's admin Secret and
+    alert routing."""
 
     namespace: k8s.core.v1.Namespace
     release: k8s.helm.v3.Release
@@ -347,16 +356,33 @@ class Monitoring(pulumi.ComponentResource):
                 "name": MONITORING_NAMESPACE,
                 "labels": {
                     **labels,
-                    # node-exporter needs hostNetwork, hostPID and hostPath mounts of / and /proc to
-                    # report the node's own disks, CPU and memory; the baseline and restricted levels
-                    # forbid all three, so only `privileged` can be enforced here. audit and warn stay
-                    # at `restricted`, so any other pod that needs more than that is reported.
-                    **pod_security_labels(enforce="privileged"),
+                    # `baseline`, not `restricted`: Grafana's chart chowns its data volume in an init
+                    # container that runs as root with CHOWN (restricted forbids both), and the other
+                    # charts' pods are not proven restricted-clean here (that needs them rendered).
+                    # Nothing here needs the host's namespaces or paths, which baseline forbids
+                    # (node-exporter has its own namespace). audit and warn stay at `restricted`, so
+                    # the API server reports every pod that falls short of it.
+                    **pod_security_labels(enforce="baseline"),
                 },
             },
             opts=child,
         )
         namespace = self.namespace.metadata["name"]
+        self.node_exporter_namespace = k8s.core.v1.Namespace(
+            f"{name}-node-exporter-namespace",
+            metadata={
+                "name": NODE_EXPORTER_NAMESPACE,
+                "labels": {
+                    **recommended_labels("node-exporter", "observability"),
+                    # node-exporter needs hostNetwork, hostPID and read-only hostPath mounts of /,
+                    # /proc and /sys to report the node's own disks, CPU and memory; baseline and
+                    # restricted forbid all three, so only `privileged` can be enforced. It is the
+                    # only workload in this namespace.
+                    **pod_security_labels(enforce="privileged"),
+                },
+            },
+            opts=child,
+        )
 
         self.grafana_admin_password = random.RandomPassword(
             f"{name}-grafana-admin-password", length=32, special=False, opts=child,
@@ -389,7 +415,10 @@ class Monitoring(pulumi.ComponentResource):
                 opts=child,
             )
 
-        values = kube_prometheus_stack_values(args, ALERTMANAGER_SECRET if receiver_secrets else None)
+        values = kube_prometheus_stack_values(
+            args, ALERTMANAGER_SECRET if receiver_secrets else None,
+            node_exporter_namespace=self.node_exporter_namespace.metadata["name"],
+        )
         self.release = helm_release(
             f"{name}-kube-prometheus-stack",
             release_name=RELEASE_NAME,
@@ -421,6 +450,7 @@ class Monitoring(pulumi.ComponentResource):
         self.namespace_name = namespace
         self.register_outputs({
             "namespace": namespace,
+            "node_exporter_namespace": self.node_exporter_namespace.metadata["name"],
             "grafana_url": self.grafana_url,
             "grafana_admin_password_command": self.grafana_admin_password_command,
             "chart_version": KUBE_PROMETHEUS_STACK_VERSION,

@@ -190,13 +190,32 @@ def test_incomplete_email_settings_are_refused_with_the_fix(receivers, message):
         mon.alertmanager_config(receivers)
 
 
-def test_namespace_enforces_privileged_only_and_audits_restricted(observability_plan):
+def _pod_security(plan, resource_name: str) -> dict:
+    labels = plan.one("kubernetes:core/v1:Namespace", resource_name).revealed()["metadata"]["labels"]
+    return {mode: labels[f"pod-security.kubernetes.io/{mode}"] for mode in ("enforce", "audit", "warn")}
+
+
+def test_monitoring_namespace_enforces_baseline_and_audits_restricted(observability_plan):
+    assert _pod_security(observability_plan, "monitoring-namespace") == {
+        "enforce": "baseline", "audit": "restricted", "warn": "restricted"}
     labels = observability_plan.one("kubernetes:core/v1:Namespace", "monitoring-namespace").revealed()[
         "metadata"]["labels"]
-    assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
-    assert labels["pod-security.kubernetes.io/audit"] == "restricted"
-    assert labels["pod-security.kubernetes.io/warn"] == "restricted"
     assert labels["app.kubernetes.io/part-of"] == "dhakacart"
+
+
+def test_only_node_exporter_runs_privileged_in_a_namespace_of_its_own(observability_plan):
+    assert _pod_security(observability_plan, "monitoring-node-exporter-namespace") == {
+        "enforce": "privileged", "audit": "restricted", "warn": "restricted"}
+    node_exporter = kps_values(observability_plan)["prometheus-node-exporter"]
+    assert node_exporter["namespaceOverride"] == "monitoring-node-exporter"
+    # The chart's values point nowhere else: every other component stays in `monitoring`.
+    values = kps_values(observability_plan)
+    assert [key for key, value in values.items()
+            if isinstance(value, dict) and "namespaceOverride" in value] == ["prometheus-node-exporter"]
+    assert "namespaceOverride" not in values
+    kps = release(observability_plan, "kube-prometheus-stack")
+    namespace = observability_plan.one("kubernetes:core/v1:Namespace", "monitoring-node-exporter-namespace")
+    assert observability_plan.waits_for(kps, namespace)
 
 
 def test_cert_manager_is_scraped_by_the_monitoring_stack_after_its_crds_exist(observability_plan):
