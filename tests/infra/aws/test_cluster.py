@@ -55,6 +55,27 @@ def test_cloud_init_is_valid_cloud_config_with_every_value_rendered():
     assert "dhakacart-k3s-instance" in publish
 
 
+def test_the_server_republishes_its_kubeconfig_whenever_k3s_rewrites_it():
+    # K3s renews its year-long client certificates on a start near expiry and rewrites k3s.yaml;
+    # without republishing, the kubeconfig in SSM and in Pulumi's state would stop working.
+    doc = yaml.safe_load(_render())
+    files = {f["path"]: f["content"] for f in doc["write_files"]}
+    path_unit = files["/etc/systemd/system/dhakacart-publish-kubeconfig.path"]
+    service = files["/etc/systemd/system/dhakacart-publish-kubeconfig.service"]
+    assert "PathChanged=/etc/rancher/k3s/k3s.yaml" in path_unit and "WantedBy=multi-user.target" in path_unit
+    assert "ExecStart=/usr/local/sbin/dhakacart-publish-kubeconfig" in service
+    assert "Type=oneshot" in service
+    commands = [c if isinstance(c, list) else [c] for c in doc["runcmd"]]
+    first_publish = commands.index(["/usr/local/sbin/dhakacart-publish-kubeconfig"])
+    assert commands[first_publish + 1:] == [
+        ["systemctl", "daemon-reload"],
+        ["systemctl", "enable", "--now", "dhakacart-publish-kubeconfig.path"],
+    ]
+    # The script writes its copy elsewhere, so publishing never triggers itself.
+    publish = files["/usr/local/sbin/dhakacart-publish-kubeconfig"]
+    assert "> /etc/rancher/k3s/k3s.yaml" not in publish
+
+
 def test_cloud_init_template_is_a_real_file_and_a_missing_value_fails_loudly():
     assert CLOUD_INIT_TEMPLATE.is_file()
     with pytest.raises(TypeError):
