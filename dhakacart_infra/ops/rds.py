@@ -520,11 +520,15 @@ def cutover_steps(source: dict[str, Any], restored: dict[str, Any], stack: str |
         "Start the shop again with the replicas noted above: kubectl -n dhakacart scale deployment "
         "dhakacart-api dhakacart-web --replicas=<as before>, then run "
         "`python -m dhakacart_infra.ops smoke --url https://<shop host>`.",
+        # The program creates the database through its own AWS provider (default tags): the import
+        # must name that provider too, or the next preview sees a provider change.
         f"Re-adopt the instance in Pulumi (its state still points at the retired one): "
-        f"pulumi stack{stack_flag} --show-urns | grep aws:rds/instance:Instance, then "
-        f"pulumi state delete{stack_flag} '<that URN>' --force, then "
+        f"pulumi stack{stack_flag} --show-urns | grep -E 'aws:rds/instance:Instance|pulumi:providers:aws' "
+        "(the instance's URN, its parent's URN and the AWS provider's URN), then "
+        f"pulumi state delete{stack_flag} '<the instance URN>' --force, then "
         f"pulumi import{stack_flag} aws:rds/instance:Instance <its logical name> {live} "
-        "--parent 'parent=<its parent URN>' --generate-code=false, then "
+        "--parent 'parent=<its parent URN>' --provider 'aws=<the AWS provider URN>' "
+        "--generate-code=false, then "
         f"pulumi preview{stack_flag} --diff must show no replacement of the database before any pulumi up.",
         f"Keep {retired} until the shop has run cleanly for a day; then take a final snapshot and delete it: "
         f"aws rds modify-db-instance --db-instance-identifier {retired} --no-deletion-protection "

@@ -321,3 +321,5 @@ def test_cutover_steps_name_the_instances_and_the_stack() -> None:
         in steps
     )
     assert "pulumi state delete --stack prod" in steps and "pulumi preview --stack prod --diff" in steps
+    # The database is created through the program's explicit AWS provider: the import must name it.
+    assert "--provider 'aws=<the AWS provider URN>'" in steps and "pulumi:providers:aws" in steps
