@@ -47,6 +47,48 @@ DOC_ROUTES: dict[str, dict[str, Any]] = {
 }
 
 
+# The operations endpoints (ops/views.py) live outside /api but belong to the same contract:
+# probes, the smoke test and Prometheus call them.
+_READINESS = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": {"enum": ["ready", "not_ready"]},
+        "checks": {
+            "type": "object",
+            "required": ["database", "migrations"],
+            "properties": {"database": {"type": "string"}, "migrations": {"type": "string"}},
+            "description": 'Each check\'s verdict: "ok" / "current" when ready, else what is wrong.',
+        },
+    },
+}
+OPS_ROUTES: dict[str, dict[str, Any]] = {
+    "ops.healthz": {
+        "summary": "Liveness: the process answers (no database call, so an outage restarts no pod)",
+        "responses": {
+            "200": ("Alive", "application/json",
+                    {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}),
+        },
+    },
+    "ops.readyz": {
+        "summary": "Readiness: the database answers and its schema is at the migrations' head",
+        "responses": {
+            "200": ("Ready to serve", "application/json", _READINESS),
+            "503": ("Not ready: database unreachable or migrations not current", "application/json",
+                    _READINESS),
+        },
+    },
+    "ops.prometheus_metrics": {
+        "summary": "Prometheus metrics of every worker (text exposition format)",
+        "responses": {
+            "200": ("Metrics", "text/plain", {"type": "string"}),
+            "404": ("METRICS_PORT is set: the metrics are served on that port only", "application/json",
+                    {"$ref": _REF.format(model="ErrorResponse")}),
+        },
+    },
+}
+
+
 def openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
     for match in _PATH_ARG.finditer(rule):
@@ -93,6 +135,19 @@ def build_openapi(app: Flask) -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint in OPS_ROUTES:
+            ops = OPS_ROUTES[rule.endpoint]
+            paths.setdefault(rule.rule, {})["get"] = {
+                "operationId": rule.endpoint.replace(".", "_"),
+                "tags": ["ops"],
+                "summary": ops["summary"],
+                "security": [],
+                "responses": {
+                    status: {"description": description, "content": {media_type: {"schema": schema}}}
+                    for status, (description, media_type, schema) in ops["responses"].items()
+                },
+            }
+            continue
         if not rule.rule.startswith("/api/"):
             continue
         path, path_params = openapi_path(rule.rule)
@@ -184,5 +239,5 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                                "description": "Access token from POST /api/v1/auth/login (15 minutes)"}
             },
         },
-        "tags": [{"name": n} for n in ("catalog", "auth", "cart", "orders", "admin", "docs")],
+        "tags": [{"name": n} for n in ("catalog", "auth", "cart", "orders", "admin", "docs", "ops")],
     }

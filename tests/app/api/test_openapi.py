@@ -21,11 +21,24 @@ def test_every_api_route_is_documented(app, document):
     routes = {
         (openapi_path(rule.rule)[0], method.lower())
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/api/")
+        if rule.rule.startswith("/api/") or rule.endpoint.startswith("ops.")
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     documented = {(path, method) for path, item in document["paths"].items() for method in item}
     assert routes == documented
+    assert {("/healthz", "get"), ("/readyz", "get"), ("/metrics", "get")} <= documented
+
+
+def test_ops_endpoints_answer_what_the_document_says(client, document):
+    from jsonschema import Draft202012Validator
+
+    for path in ("/healthz", "/readyz"):
+        response = client.get(path)
+        schema = _documented_schema(document, path, "get", response.status_code)
+        Draft202012Validator(schema).validate(response.get_json())
+    assert set(document["paths"]["/readyz"]["get"]["responses"]) == {"200", "503"}
+    metrics = document["paths"]["/metrics"]["get"]["responses"]
+    assert client.get("/metrics").content_type.startswith(next(iter(metrics["200"]["content"])))
 
 
 def test_every_json_operation_has_request_response_and_error_schemas(document):
