@@ -16,8 +16,9 @@ from .iam import service_assume_role_policy
 
 POSTGRES_PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
-# RDS refuses Performance Insights on the smallest burstable classes.
-NO_PERFORMANCE_INSIGHTS_SIZES = ("micro", "small")
+# Performance Insights on every class: RDS for PostgreSQL has no instance-class restriction (the
+# micro/small exclusions are MySQL's and MariaDB's). Seven days of history are free.
+PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
 # TLS only, and the logs that explain an incident: who connected, lock waits, statements slower than
 # half a second, schema changes, and temporary files over 10 MB (a query spilling to disk).
 POSTGRES_PARAMETERS = {
@@ -35,10 +36,6 @@ POSTGRES_PARAMETERS = {
 ENHANCED_MONITORING_INTERVAL_SECONDS = 60
 RDS_MONITORING_SERVICE = "monitoring.rds.amazonaws.com"
 ENHANCED_MONITORING_POLICY = "iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
-
-
-def supports_performance_insights(instance_class: str) -> bool:
-    return instance_class.rsplit(".", 1)[-1] not in NO_PERFORMANCE_INSIGHTS_SIZES
 
 
 def connection_url(username: str, password: str, host: str, port: int, db_name: str) -> str:
@@ -161,7 +158,6 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
 
-        performance_insights = supports_performance_insights(args.instance_class)
         instance = aws.rds.Instance(
             f"{name}-postgres",
             identifier=identifier,
@@ -191,9 +187,9 @@ class Database(pulumi.ComponentResource):
             final_snapshot_identifier=f"{identifier}-final" if args.final_snapshot else None,
             delete_automated_backups=not args.final_snapshot,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
-            performance_insights_enabled=performance_insights,
-            performance_insights_kms_key_id=key.arn if performance_insights else None,
-            performance_insights_retention_period=7 if performance_insights else None,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=key.arn,
+            performance_insights_retention_period=PERFORMANCE_INSIGHTS_RETENTION_DAYS,
             monitoring_interval=ENHANCED_MONITORING_INTERVAL_SECONDS,
             monitoring_role_arn=monitoring_role.arn,
             auto_minor_version_upgrade=True,

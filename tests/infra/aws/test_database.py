@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 from urllib.parse import unquote, urlsplit
 
-import pytest
-
-from dhakacart_infra.aws.database import connection_url, supports_performance_insights
+from dhakacart_infra.aws.database import connection_url
 from dhakacart_infra.plan.mocks import MOCK_ACCOUNT_ID, is_secret, reveal
 
 RDS = "aws:rds/instance:Instance"
@@ -72,7 +70,6 @@ def test_dev_is_disposable(dev_plan):
     assert db["multiAz"] is False and db["deletionProtection"] is False
     assert db["skipFinalSnapshot"] is True and not db.get("finalSnapshotIdentifier")
     assert db["instanceClass"] == "db.t4g.micro" and db["allocatedStorage"] == 20
-    assert db["performanceInsightsEnabled"] is False  # not offered on micro classes
 
 
 def test_prod_is_protected(prod_plan):
@@ -84,16 +81,15 @@ def test_prod_is_protected(prod_plan):
     assert db["deleteAutomatedBackups"] is False
     assert db["instanceClass"] == "db.t4g.medium" and db["allocatedStorage"] == 100
     assert db["maxAllocatedStorage"] == 500
-    key = next(k for k in prod_plan.of_type("aws:kms/key:Key") if k.name == "database-key")
-    assert db["performanceInsightsEnabled"] is True and db["performanceInsightsKmsKeyId"] == key.state["arn"]
 
 
-@pytest.mark.parametrize(
-    ("instance_class", "supported"),
-    [("db.t4g.micro", False), ("db.t3.small", False), ("db.t4g.medium", True), ("db.m7g.large", True)],
-)
-def test_performance_insights_support_follows_the_instance_size(instance_class, supported):
-    assert supports_performance_insights(instance_class) is supported
+def test_performance_insights_records_both_stacks_encrypted_with_the_database_key(stack_plan):
+    # RDS for PostgreSQL offers it on every class, dev's db.t4g.micro included.
+    db = stack_plan.one(RDS).inputs
+    key = next(k for k in stack_plan.of_type("aws:kms/key:Key") if k.name == "database-key")
+    assert db["performanceInsightsEnabled"] is True
+    assert db["performanceInsightsKmsKeyId"] == key.state["arn"]
+    assert db["performanceInsightsRetentionPeriod"] == 7
 
 
 def test_master_password_is_random_and_secret(stack_plan):
