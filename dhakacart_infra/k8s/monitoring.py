@@ -24,6 +24,7 @@ import pulumi_random as random
 
 from .helm import helm_release
 from .labels import pod_security_labels, recommended_labels
+from .middlewares import ROUTER_MIDDLEWARES_ANNOTATION, IngressMiddlewares, IngressMiddlewaresArgs
 from .tls import TRAEFIK_INGRESS_CLASS
 
 MONITORING_NAMESPACE = "monitoring"
@@ -208,8 +209,13 @@ def kube_prometheus_stack_values(
     args: MonitoringArgs,
     alertmanager_secret: str | None,
     node_exporter_namespace: pulumi.Input[str] = NODE_EXPORTER_NAMESPACE,
+    grafana_router_middlewares: pulumi.Input[str] | None = None,
 ) -> dict[str, Any]:
-    """The chart's values: plain data and non-secret Outputs only."""
+    """The chart's values: plain data and non-secret Outputs only.
+
+    `grafana_router_middlewares` is the Traefik annotation value (IngressMiddlewares) that redirects
+    plain HTTP to HTTPS: without it Traefik also serves Grafana's login form on port 80.
+    """
     retention = _checked_retention(args.prometheus_retention)
     storage_gb = _checked_storage_gb(args.prometheus_storage_gb)
     host = pulumi.Output.from_input(args.grafana_host)
@@ -286,7 +292,11 @@ def kube_prometheus_stack_values(
             "ingress": {
                 "enabled": True,
                 "ingressClassName": TRAEFIK_INGRESS_CLASS,
-                "annotations": {"cert-manager.io/cluster-issuer": args.cluster_issuer_name},
+                "annotations": {
+                    "cert-manager.io/cluster-issuer": args.cluster_issuer_name,
+                    **({ROUTER_MIDDLEWARES_ANNOTATION: grafana_router_middlewares}
+                       if grafana_router_middlewares is not None else {}),
+                },
                 "hosts": [host],
                 "path": "/",
                 "tls": [{"secretName": GRAFANA_TLS_SECRET, "hosts": [host]}],
@@ -415,9 +425,15 @@ class Monitoring(pulumi.ComponentResource):
                 opts=child,
             )
 
+        # Traefik serves every Ingress on port 80 too: redirect Grafana there to HTTPS, as the shop does,
+        # so the admin password is never typed into a plain-HTTP form.
+        self.ingress_middlewares = IngressMiddlewares(
+            f"{name}-middlewares", IngressMiddlewaresArgs(namespace=namespace), opts=child,
+        )
         values = kube_prometheus_stack_values(
             args, ALERTMANAGER_SECRET if receiver_secrets else None,
             node_exporter_namespace=self.node_exporter_namespace.metadata["name"],
+            grafana_router_middlewares=self.ingress_middlewares.router_middlewares,
         )
         self.release = helm_release(
             f"{name}-kube-prometheus-stack",

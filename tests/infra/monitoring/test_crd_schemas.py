@@ -28,11 +28,12 @@ def custom_resources(plan) -> list[dict]:
 def test_every_custom_resource_matches_its_published_schema(observability_plan, tmp_path):
     objects = custom_resources(observability_plan)
     kinds = sorted(o["kind"] for o in objects)
-    assert kinds == ["ClusterIssuer", "PrometheusRule", "ServiceMonitor", "ServiceMonitor"]
+    assert kinds == ["ClusterIssuer", "Middleware", "Middleware", "PrometheusRule", "ServiceMonitor",
+                     "ServiceMonitor"]
     write_objects(objects, tmp_path)
     result = validate_custom_resources(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 custom resource(s) valid, 0 invalid" in result.stdout
+    assert "6 custom resource(s) valid, 0 invalid" in result.stdout
 
 
 def test_the_validator_rejects_a_broken_resource_and_names_it(observability_plan, tmp_path):

@@ -106,6 +106,18 @@ def test_grafana_is_served_over_tls_on_its_host_with_anonymous_access_off(observ
     assert grafana["grafana.ini"]["server"]["root_url"] == f"https://{GRAFANA_HOST}"
 
 
+def test_grafana_redirects_plain_http_to_https(observability_plan):
+    """Traefik serves every Ingress on port 80 as well; Grafana's login must not be one of them."""
+    annotations = kps_values(observability_plan)["grafana"]["ingress"]["annotations"]
+    assert annotations["traefik.ingress.kubernetes.io/router.middlewares"] == (
+        "monitoring-https-redirect@kubernetescrd,monitoring-security-headers@kubernetescrd")
+    middlewares = {m.revealed()["metadata"]["name"]: m.revealed()
+                   for m in observability_plan.of_type("kubernetes:traefik.io/v1alpha1:Middleware")
+                   if m.revealed()["metadata"]["namespace"] == "monitoring"}
+    assert middlewares["https-redirect"]["spec"] == {"redirectScheme": {"scheme": "https", "permanent": True}}
+    assert "security-headers" in middlewares
+
+
 def test_grafana_waits_for_the_cluster_issuer(observability_plan):
     kps = release(observability_plan, "kube-prometheus-stack")
     issuer = observability_plan.one("kubernetes:cert-manager.io/v1:ClusterIssuer")
