@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import rds as rdsops
-from .errors import OpsError, RefusedError
+from .errors import OpsError, RefusedError, ValidationError
 from .progress import Waiter
 from .stack import StackIdentifiers, read_stack_outputs, selected_stack_name
 
@@ -492,11 +493,20 @@ def export(
     show_default=True,
     help="Fail when the TLS certificate expires in fewer days.",
 )
-def smoke(url: str, timeout: float, min_cert_days: int) -> None:
+@click.option(
+    "--ca-bundle",
+    type=click.Path(dir_okay=False),
+    help="PEM file of root certificates to trust instead of the system's (dev: Let's Encrypt staging roots).",
+)
+def smoke(url: str, timeout: float, min_cert_days: int, ca_bundle: str | None) -> None:
     """Health, readiness, catalog, a product page, OpenAPI, security headers, TLS: one line each."""
     from .smoke import run_smoke
 
-    results = run_smoke(url, timeout=timeout, min_cert_days=min_cert_days)
+    if ca_bundle and not os.path.isfile(ca_bundle):
+        raise ValidationError(
+            f"--ca-bundle {ca_bundle!r} is not a file; give a PEM file of root certificates"
+        )
+    results = run_smoke(url, timeout=timeout, min_cert_days=min_cert_days, ca_bundle=ca_bundle)
     for result in results:
         click.echo(result.line())
     failed = [r for r in results if r.status == "FAIL"]

@@ -11,6 +11,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -99,7 +100,10 @@ def run_smoke(
     session: requests.Session | None = None,
     cert_expiry: Callable[[str, int, float], datetime] = certificate_expiry,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ca_bundle: str | None = None,
 ) -> list[CheckResult]:
+    """`ca_bundle`: PEM roots to trust instead of the system's, for every request and the TLS check
+    (dev's Let's Encrypt staging certificates chain to roots no system trusts)."""
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return [
@@ -107,12 +111,18 @@ def run_smoke(
         ]
     base = base_url.rstrip("/") + "/"
     http = session or requests.Session()
+    # Per request, not on the session: requests lets REQUESTS_CA_BUNDLE override a session's verify.
+    verify: str | bool = ca_bundle or True
+    if ca_bundle:
+        cert_expiry = partial(cert_expiry, cafile=ca_bundle)
     http.headers.setdefault("User-Agent", "dhakacart-ops-smoke/1")
     results: list[CheckResult] = []
 
     def get(name: str, path: str) -> requests.Response | None:
         try:
-            response = http.get(urljoin(base, path.lstrip("/")), timeout=timeout, allow_redirects=False)
+            response = http.get(
+                urljoin(base, path.lstrip("/")), timeout=timeout, allow_redirects=False, verify=verify
+            )
         except requests.RequestException as exc:
             results.append(_fail(name, f"GET {path}: {type(exc).__name__}: {exc}"))
             return None

@@ -189,3 +189,27 @@ def test_tls_check_judges_days_to_expiry(tls_server: tuple[int, Path], days_left
     assert (
         result.status == status and f"({days_left} days)" in result.detail and "2030-01-02" in result.detail
     )
+
+
+def test_smoke_trusts_a_given_ca_bundle_for_requests_and_the_tls_check(tls_server: tuple[int, Path]) -> None:
+    """Dev's certificates come from Let's Encrypt staging, whose roots no system trusts."""
+    port, ca = tls_server
+    url = f"https://127.0.0.1:{port}"
+    untrusted = CliRunner().invoke(cli, ["smoke", "--url", url, "--timeout", "5"])
+    assert untrusted.exit_code == 1
+    assert "SSLError" in next(line for line in untrusted.output.splitlines() if "health" in line)
+    trusted = CliRunner().invoke(cli, ["smoke", "--url", url, "--timeout", "5", "--ca-bundle", str(ca)])
+    lines = trusted.output.splitlines()
+    # This server answers 404 to everything: the handshake succeeded, the shop checks fail on content.
+    assert next(line for line in lines if " health " in f" {line} ").split()[0] == "FAIL"
+    assert "GET /healthz -> 404" in trusted.output
+    tls = next(line for line in lines if "tls certificate" in line)
+    assert tls.startswith("PASS") and "2030-01-02" in tls
+
+
+def test_a_missing_ca_bundle_is_refused_before_any_request(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["smoke", "--url", "https://127.0.0.1:9", "--ca-bundle", str(tmp_path / "nope.pem")]
+    )
+    assert result.exit_code == 1 and "is not a file; give a PEM file" in result.output
+    assert "health" not in result.output
