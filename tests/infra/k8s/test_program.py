@@ -194,3 +194,22 @@ def test_the_shop_namespace_names_its_environment(dev_plan, prod_plan):
     for plan, environment in ((dev_plan, "dev"), (prod_plan, "prod")):
         labels = named(plan, "kubernetes:core/v1:Namespace", "dhakacart").revealed()["metadata"]["labels"]
         assert labels["dhakacart/environment"] == environment
+
+
+def test_no_binding_in_the_program_grants_the_shops_service_account_anything(stack_plan):
+    # The whole program, not only the shop's component: a binding added by any other component
+    # (monitoring, logging) to the app's account or its namespace's accounts would also count.
+    shop_accounts = {
+        ("ServiceAccount", "dhakacart", "dhakacart"),
+        ("Group", "system:serviceaccounts", None),
+        ("Group", "system:serviceaccounts:dhakacart", None),
+        ("Group", "system:authenticated", None),
+    }
+    for record in stack_plan.resources:
+        if not record.type.endswith(("v1:RoleBinding", "v1:ClusterRoleBinding")):
+            continue
+        for subject in record.revealed().get("subjects") or []:
+            key = (subject.get("kind"), subject.get("name"), subject.get("namespace"))
+            assert key not in shop_accounts, f"{record.name} binds {key}"
+    account = named(stack_plan, "kubernetes:core/v1:ServiceAccount", "dhakacart").revealed()
+    assert account["automountServiceAccountToken"] is False
