@@ -121,6 +121,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "dbMaxAllocatedStorageGb": 50,
         "dbMultiAz": False,
         "dbBackupRetentionDays": 7,
+        "dbManualSnapshotRetentionDays": 14,
         "dbDeletionProtection": False,
         "prometheusRetention": "7d",
         "prometheusStorageGb": 10,
@@ -151,6 +152,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "dbMaxAllocatedStorageGb": 500,
         "dbMultiAz": True,
         "dbBackupRetentionDays": 14,
+        "dbManualSnapshotRetentionDays": 90,
         "dbDeletionProtection": True,
         "prometheusRetention": "15d",
         "prometheusStorageGb": 50,
@@ -209,6 +211,8 @@ class DatabaseConfig:
     db_name: str
     username: str
     final_snapshot: bool
+    # How long `python -m dhakacart_infra.ops backup prune` keeps the manual snapshots it made.
+    manual_snapshot_retention_days: int = 30
 
     @property
     def engine_major(self) -> int:
@@ -552,6 +556,13 @@ def _read_database(r: _Reader, production: bool) -> DatabaseConfig | None:
         35,
         " (below 7 days point-in-time recovery is too short; RDS allows at most 35)",
     )
+    manual_retention = r.integer(
+        "dbManualSnapshotRetentionDays",
+        30,
+        1,
+        3650,
+        " (days `ops backup prune` keeps the manual snapshots it made)",
+    )
     deletion_protection = r.boolean("dbDeletionProtection")
     if production and deletion_protection is False:
         r.problem(
@@ -580,6 +591,7 @@ def _read_database(r: _Reader, production: bool) -> DatabaseConfig | None:
         maximum,
         multi_az,
         retention,
+        manual_retention,
         deletion_protection,
         names["dbName"],
         names["dbUsername"],
@@ -597,6 +609,7 @@ def _read_database(r: _Reader, production: bool) -> DatabaseConfig | None:
         db_name=names["dbName"],
         username=names["dbUsername"],
         final_snapshot=production,
+        manual_snapshot_retention_days=manual_retention,
     )
 
 

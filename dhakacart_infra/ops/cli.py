@@ -290,7 +290,13 @@ def backup_delete(snapshot_id: str, stack: str | None, region: str | None, yes: 
 
 @backup.command("prune")
 @stack_options("databaseInstanceId")
-@click.option("--keep-days", type=int, metavar="N", help="Keep manual snapshots younger than N days.")
+@click.option(
+    "--keep-days",
+    type=int,
+    metavar="N",
+    help="Keep manual snapshots younger than N days (default: stack output manualSnapshotRetentionDays, "
+    "from the stack's dbManualSnapshotRetentionDays, unless --keep-last is given).",
+)
 @click.option("--keep-last", type=int, metavar="N", help="Keep the newest N manual snapshots.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Show what would be deleted, delete nothing.")
@@ -305,6 +311,15 @@ def backup_prune(
 ) -> None:
     """Delete manual snapshots made by this tool beyond the retention (automated ones are never touched)."""
     ids = _ids(stack, region, db_instance=db_instance)
+    if keep_days is None and keep_last is None:
+        configured = ids.get("manualSnapshotRetentionDays", required=False)
+        if configured is None:
+            raise ValidationError(
+                "say what to keep: --keep-days N, --keep-last N, or both (or deploy the stack, whose "
+                "output manualSnapshotRetentionDays comes from its dbManualSnapshotRetentionDays)"
+            )
+        keep_days = int(configured)
+        click.echo(f"keeping {keep_days} days (the stack's dbManualSnapshotRetentionDays)")
     rds = _client(ids)
     rows = rdsops.list_snapshots(rds, ids.get("databaseInstanceId"), _ctx().now())
     doomed = rdsops.prune_candidates(rows, keep_days=keep_days, keep_last=keep_last)

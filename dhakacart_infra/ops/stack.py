@@ -17,6 +17,7 @@ OUTPUT_FLAGS: dict[str, str] = {
     "snapshotExportBucket": "--bucket",
     "snapshotExportRoleArn": "--role-arn",
     "snapshotExportKmsKeyArn": "--kms-key",
+    "manualSnapshotRetentionDays": "--keep-days",
     "region": "--region",
 }
 

@@ -49,6 +49,7 @@ class StackWorld:
     tty: bool = False
     # What `pulumi stack --show-name` would print (the stack chosen with `pulumi stack select`).
     selected_stack: Callable[[], str] = lambda: "dev"
+    extra_outputs: dict[str, Any] = field(default_factory=dict)
 
     def outputs(self) -> dict[str, Any]:
         return {
@@ -61,6 +62,7 @@ class StackWorld:
             "snapshotExportRoleArn": self.role_arn,
             "snapshotExportKmsKeyArn": self.export_key_arn,
             "region": REGION,
+            **self.extra_outputs,
         }
 
     def invoke(self, *args: str, now: datetime | None = None, input: str | None = None) -> Result:

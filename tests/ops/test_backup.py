@@ -185,6 +185,27 @@ def test_prune_without_yes_and_without_a_terminal_is_refused(world: StackWorld) 
 def test_prune_needs_a_retention(world: StackWorld) -> None:
     result = world.invoke("backup", "prune", "--yes")
     assert result.exit_code == 1 and "--keep-days N, --keep-last N" in result.output
+    assert "dbManualSnapshotRetentionDays" in result.output
+
+
+def test_prune_without_limits_keeps_the_stacks_configured_retention(world: StackWorld) -> None:
+    made = _make_manual_snapshots(world, 2)  # moto records them as created now
+    world.extra_outputs["manualSnapshotRetentionDays"] = 3
+    within = world.invoke("backup", "prune", "--yes", now=datetime.now(UTC) + timedelta(days=2))
+    assert within.exit_code == 0, within.output
+    assert "keeping 3 days (the stack's dbManualSnapshotRetentionDays)" in within.output
+    assert "nothing to prune" in within.output and manual_ids(world) == made
+    beyond = world.invoke("backup", "prune", "--yes", now=datetime.now(UTC) + timedelta(days=4))
+    assert beyond.exit_code == 0, beyond.output
+    assert manual_ids(world) == []
+
+
+def test_prune_flags_win_over_the_configured_retention(world: StackWorld) -> None:
+    made = _make_manual_snapshots(world, 3)
+    world.extra_outputs["manualSnapshotRetentionDays"] = 30
+    result = world.invoke("backup", "prune", "--keep-last", "1", "--yes")
+    assert result.exit_code == 0, result.output
+    assert manual_ids(world) == made[-1:]
 
 
 def _row(name: str, days: float, kind: str = "manual", ours: bool = True) -> rdsops.SnapshotRow:

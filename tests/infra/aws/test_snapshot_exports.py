@@ -171,3 +171,32 @@ def test_exports_expire_sooner_and_may_be_destroyed_in_dev(
         return {r["id"]: r for r in lifecycle.revealed()["rules"]}["expire-exports"]["expiration"]["days"]
 
     assert (expiry(dev_plan), expiry(prod_plan)) == (30, 365)
+
+
+def test_the_stack_exports_its_manual_snapshot_retention_for_backup_prune(
+    dev_plan: PlanResult, prod_plan: PlanResult
+) -> None:
+    # `ops backup prune` without --keep-days/--keep-last keeps this many days (dbManualSnapshotRetentionDays).
+    assert (
+        dev_plan.outputs["manualSnapshotRetentionDays"],
+        prod_plan.outputs["manualSnapshotRetentionDays"],
+    ) == (
+        14,
+        90,
+    )
+    assert (
+        run_program("dev", overrides={"dbManualSnapshotRetentionDays": 45}).outputs[
+            "manualSnapshotRetentionDays"
+        ]
+        == 45
+    )
+
+
+@pytest.mark.parametrize("days", [0, 5000])
+def test_a_manual_snapshot_retention_out_of_range_is_a_config_error(days: int) -> None:
+    from dhakacart_infra.config import load_config
+    from dhakacart_infra.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="dbManualSnapshotRetentionDays") as caught:
+        run_program("dev", overrides={"dbManualSnapshotRetentionDays": days}, program=load_config)
+    assert "pulumi config set" in str(caught.value)
