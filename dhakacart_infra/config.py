@@ -20,7 +20,7 @@ from typing import Any
 
 import pulumi
 
-from .errors import ConfigError, ConfigProblem
+from .errors import REDACTED, ConfigError, ConfigProblem
 from .tags import standard_tags
 
 ENVIRONMENTS = ("dev", "prod")
@@ -783,7 +783,11 @@ def _read_monitoring(r: _Reader) -> MonitoringConfig | None:
     )
 
 
-def _read_alerting(r: _Reader, secret: Callable[[str], pulumi.Output[str] | None]) -> AlertingConfig:
+def _read_alerting(
+    r: _Reader,
+    secret: Callable[[str], pulumi.Output[str] | None],
+    stored_as_secret: Callable[[str], bool],
+) -> AlertingConfig:
     email_to = r.optional_string("alertEmailTo")
     smarthost = r.optional_string("alertSmtpSmarthost")
     smtp_from = r.optional_string("alertSmtpFrom")
@@ -816,8 +820,22 @@ def _read_alerting(r: _Reader, secret: Callable[[str], pulumi.Output[str] | None
             "is required when alertSmtpSmarthost, alertSmtpFrom or alertSmtpUsername is set",
             "oncall@dhakacart.example",
         )
-    # Secret values are not inspected here: offline they are placeholders, and their content must
-    # never end up in an error message.
+    # Pulumi.yaml cannot declare these optional keys `secret: true` (the CLI would then require
+    # them), so the program enforces it: a plain value sits unencrypted in Pulumi.<stack>.yaml and
+    # in git. Their content is never inspected: offline it is a placeholder, and it must never end
+    # up in an error message.
+    for key, example in (
+        ("alertSlackWebhookUrl", "<Slack webhook URL>"),
+        ("alertSmtpPassword", "<SMTP password>"),
+    ):
+        if r.raw(key) is not None and not stored_as_secret(key):
+            r.problem(
+                key,
+                REDACTED,
+                "is stored in plain text (in the stack file and in git); it must be an encrypted secret",
+                example,
+                secret=True,
+            )
     return AlertingConfig(
         slack_webhook_url=secret("alertSlackWebhookUrl"),
         email_to=email_to,
@@ -832,11 +850,14 @@ def read_config(
     raw: Callable[[str], str | None],
     secret: Callable[[str], pulumi.Output[str] | None],
     *,
+    stored_as_secret: Callable[[str], bool],
     project: str,
     stack: str,
     region: str | None,
 ) -> StackConfig:
-    """Builds the StackConfig from raw config strings (as the CLI passes them) or raises ConfigError."""
+    """Builds the StackConfig from raw config strings (as the CLI passes them) or raises ConfigError.
+
+    `stored_as_secret(key)` says whether the stack stores `key` encrypted (`pulumi config set --secret`)."""
     environment = raw("environment") or None
     defaults_env = environment if environment in ENVIRONMENTS else "dev"
     reader = _Reader(raw, {**COMMON_DEFAULTS, **ENVIRONMENT_DEFAULTS[defaults_env]}, stack)
@@ -857,7 +878,7 @@ def read_config(
     database = _read_database(reader, production)
     app = _read_app(reader, production)
     monitoring = _read_monitoring(reader)
-    alerting = _read_alerting(reader, secret)
+    alerting = _read_alerting(reader, secret, stored_as_secret)
     if reader.problems:
         raise ConfigError(reader.problems, stack=stack)
     return StackConfig(
@@ -886,6 +907,14 @@ def load_config() -> StackConfig:
     def secret(key: str) -> pulumi.Output[str] | None:
         return config.get_secret(key)
 
+    def stored_as_secret(key: str) -> bool:
+        return pulumi.runtime.is_config_secret(f"{project}:{key}")
+
     return read_config(
-        raw, secret, project=project, stack=pulumi.get_stack(), region=pulumi.Config("aws").get("region")
+        raw,
+        secret,
+        stored_as_secret=stored_as_secret,
+        project=project,
+        stack=pulumi.get_stack(),
+        region=pulumi.Config("aws").get("region"),
     )

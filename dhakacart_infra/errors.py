@@ -8,6 +8,16 @@ from dataclasses import dataclass
 import pulumi
 
 
+class Redacted:
+    """Stands in for a value that must not be printed (a secret stored in plain text)."""
+
+    def __repr__(self) -> str:
+        return "(value not shown)"
+
+
+REDACTED = Redacted()
+
+
 @dataclass(frozen=True)
 class ConfigProblem:
     """One bad config value: which key, what it was, why that is wrong, and the command that fixes it."""

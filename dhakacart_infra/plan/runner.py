@@ -195,19 +195,30 @@ def run_program(
     *,
     root: Path = REPO_ROOT,
     overrides: dict[str, Any] | None = None,
+    secret_overrides: dict[str, Any] | None = None,
     remove: Iterable[str] = (),
     program: Callable[[], Any] | None = None,
 ) -> PlanResult:
     """Runs `__main__.py` (or `program`) under mocks with `stack`'s config and records it all.
 
-    `overrides` sets config keys (`"dhakacart:multiAz": False`), `remove` unsets them: tests use
-    both to exercise the program's validation exactly as a stack file would.
+    `overrides` sets config keys in plain text (`"dhakacart:multiAz": False`), `secret_overrides`
+    sets them as `pulumi config set --secret` would (the value, marked secret), `remove` unsets
+    them: tests use these to exercise the program's validation exactly as a stack file would.
     """
     project, config, secret_keys = load_stack_config(stack, root)
+
+    def full(key: str) -> str:
+        return key if ":" in key else f"{project}:{key}"
+
     for key in remove:
-        config.pop(key if ":" in key else f"{project}:{key}", None)
+        config.pop(full(key), None)
+        secret_keys = [k for k in secret_keys if k != full(key)]
     for key, value in (overrides or {}).items():
-        config[key if ":" in key else f"{project}:{key}"] = _config_string(value)
+        config[full(key)] = _config_string(value)
+        secret_keys = [k for k in secret_keys if k != full(key)]
+    for key, value in (secret_overrides or {}).items():
+        config[full(key)] = _config_string(value)
+        secret_keys = [*(k for k in secret_keys if k != full(key)), full(key)]
 
     region = config.get("aws:region", "ap-south-1")
     mocks = PlanMocks(region=region)

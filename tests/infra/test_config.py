@@ -18,9 +18,20 @@ from dhakacart_infra.plan.runner import StackFileError, run_program
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def load(stack: str, overrides: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> StackConfig:
+def load(
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    remove: tuple[str, ...] = (),
+    secret_overrides: dict[str, Any] | None = None,
+) -> StackConfig:
     captured: list[StackConfig] = []
-    run_program(stack, overrides=overrides, remove=remove, program=lambda: captured.append(load_config()))
+    run_program(
+        stack,
+        overrides=overrides,
+        secret_overrides=secret_overrides,
+        remove=remove,
+        program=lambda: captured.append(load_config()),
+    )
     return captured[0]
 
 
@@ -101,7 +112,7 @@ def test_a_partial_workload_object_keeps_the_other_fields_default():
 def test_alert_secrets_come_back_as_pulumi_secrets():
     cfg = load(
         "prod",
-        overrides={
+        secret_overrides={
             "alertSlackWebhookUrl": "https://hooks.slack.com/services/T0/B0/abc",
             "alertSmtpPassword": "hunter2-smtp",
         },
@@ -122,6 +133,27 @@ def test_secure_stack_values_stay_secret(tmp_path):
     captured: list[StackConfig] = []
     run_program("dev", root=tmp_path, program=lambda: captured.append(load_config()))
     assert is_secret(resolve(captured[0].alerting.smtp_password))
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("alertSlackWebhookUrl", "https://hooks.slack.com/services/T0/B0/abc"),
+        ("alertSmtpPassword", "hunter2-smtp"),
+    ],
+)
+def test_an_alert_secret_stored_in_plain_text_is_refused_without_showing_it(key, value):
+    error = problems("prod", overrides={key: value})
+    assert error.keys == [key]
+    text = str(error)
+    assert "plain text" in text
+    assert f"pulumi config set --stack prod --secret {key} " in text
+    assert value not in text
+
+
+def test_the_same_alert_secrets_stored_encrypted_are_accepted():
+    cfg = load("prod", secret_overrides={"alertSmtpPassword": "hunter2-smtp"})
+    assert cfg.alerting.smtp_password is not None
 
 
 # --- every rejection -------------------------------------------------------------------------

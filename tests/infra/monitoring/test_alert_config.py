@@ -9,7 +9,8 @@ from tests.infra.monitoring.conftest import release
 
 EMAIL = {"alertEmailTo": "oncall@example.com",
          "alertSmtpSmarthost": "email-smtp.ap-south-1.amazonaws.com:587",
-         "alertSmtpFrom": "alerts@example.com", "alertSmtpPassword": "ses-smtp-password"}
+         "alertSmtpFrom": "alerts@example.com"}
+SMTP_PASSWORD = {"alertSmtpPassword": "ses-smtp-password"}
 
 
 def email_config(plan) -> dict:
@@ -19,11 +20,14 @@ def email_config(plan) -> dict:
 
 
 def test_smtp_login_defaults_to_the_sender(run_stack):
-    assert email_config(run_stack("dev", overrides=EMAIL))["auth_username"] == "alerts@example.com"
+    plan = run_stack("dev", overrides=EMAIL, secret_overrides=SMTP_PASSWORD)
+    assert email_config(plan)["auth_username"] == "alerts@example.com"
 
 
 def test_smtp_username_overrides_the_login(run_stack):
-    plan = run_stack("dev", overrides={**EMAIL, "alertSmtpUsername": "AKIAEXAMPLESMTPUSER"})
+    plan = run_stack(
+        "dev", overrides={**EMAIL, "alertSmtpUsername": "AKIAEXAMPLESMTPUSER"}, secret_overrides=SMTP_PASSWORD
+    )
     email = email_config(plan)
     assert email["auth_username"] == "AKIAEXAMPLESMTPUSER"
     assert email["auth_password_file"].endswith("/smtp-password")

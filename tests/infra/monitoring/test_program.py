@@ -102,7 +102,9 @@ def test_prod_without_receivers_configured_secrets_still_routes_email(prod_plan)
 
 
 def test_secret_receivers_from_stack_config_never_reach_helm_values(run_stack):
-    plan = run_stack("prod", overrides={"alertSlackWebhookUrl": SLACK, "alertSmtpPassword": SMTP_PASSWORD})
+    plan = run_stack(
+        "prod", secret_overrides={"alertSlackWebhookUrl": SLACK, "alertSmtpPassword": SMTP_PASSWORD}
+    )
     for r in plan.of_type("kubernetes:helm.sh/v3:Release"):
         assert not contains_secret(r.inputs), r.name
         text = json.dumps(reveal(r.inputs))
