@@ -1,4 +1,6 @@
-"""The one exception type for a stack configuration that cannot be deployed."""
+"""The program's errors for input it cannot deploy: a stack configuration, a component's arguments.
+
+All derive from `DhakacartError`, a `pulumi.RunError`, so `pulumi preview` prints the message alone."""
 
 from __future__ import annotations
 
@@ -32,12 +34,16 @@ class ConfigProblem:
         return f"{self.key} = {shown}: {self.reason}\n    fix: {self.fix}"
 
 
-class ConfigError(pulumi.RunError):
-    """Every problem in a stack's configuration, reported together so one edit round fixes them all.
+class DhakacartError(pulumi.RunError):
+    """Base of every error the program raises for input it cannot deploy.
 
     A `pulumi.RunError`: the Python language host prints such an error as its message alone
     ("error: 2 configuration problems ..."), where any other exception becomes "Program failed with
     an unhandled exception" and a stack trace that buries the key, the value and the fix."""
+
+
+class ConfigError(DhakacartError):
+    """Every problem in a stack's configuration, reported together so one edit round fixes them all."""
 
     def __init__(self, problems: Iterable[ConfigProblem], stack: str = "") -> None:
         self.problems: tuple[ConfigProblem, ...] = tuple(problems)

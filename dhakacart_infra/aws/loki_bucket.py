@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from ..errors import DhakacartError
 from .iam import policy_document
 from .private_bucket import PrivateBucket, PrivateBucketArgs
 
@@ -32,7 +33,7 @@ LIFECYCLE_GRACE_DAYS = 1
 NONCURRENT_VERSION_DAYS = 1
 
 
-class LokiBucketConfigError(ValueError):
+class LokiBucketConfigError(DhakacartError, ValueError):
     """Inputs the Loki bucket cannot be built from."""
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from ..errors import DhakacartError
 from .encryption_key import EncryptionKey
 from .iam import policy_document
 
@@ -22,7 +23,7 @@ from .iam import policy_document
 ABORT_MULTIPART_AFTER_DAYS = 1
 
 
-class PrivateBucketConfigError(ValueError):
+class PrivateBucketConfigError(DhakacartError, ValueError):
     """Inputs a private bucket cannot be built from."""
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from ..errors import DhakacartError
 from .iam import policy_document, service_assume_role_policy
 from .private_bucket import PrivateBucket, PrivateBucketArgs
 
@@ -37,7 +38,7 @@ EXPORT_KMS_ACTIONS = [
 EXPORT_SERVICE = "export.rds.amazonaws.com"
 
 
-class SnapshotExportsConfigError(ValueError):
+class SnapshotExportsConfigError(DhakacartError, ValueError):
     """Inputs the export bucket cannot be built from."""
 
 

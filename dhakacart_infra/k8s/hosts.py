@@ -11,10 +11,12 @@ import ipaddress
 
 import pulumi
 
+from ..errors import DhakacartError
+
 WILDCARD_DNS_SUFFIX = "sslip.io"
 
 
-class HostNameError(ValueError):
+class HostNameError(DhakacartError, ValueError):
     """A public IP that cannot be turned into a host name."""
 
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 
+from ..errors import DhakacartError
+
 MANAGED_BY = "pulumi"
 
 # A label value: at most 63 characters, alphanumerics with -, _ or . inside (Kubernetes' rule).
 _LABEL_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
-class LabelValueError(ValueError):
+class LabelValueError(DhakacartError, ValueError):
     """A value that Kubernetes would refuse as a label value."""
 
 

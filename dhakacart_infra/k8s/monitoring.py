@@ -22,6 +22,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from ..errors import DhakacartError
 from .helm import helm_release
 from .labels import pod_security_labels, recommended_labels
 from .middlewares import ROUTER_MIDDLEWARES_ANNOTATION, IngressMiddlewares, IngressMiddlewaresArgs
@@ -60,7 +61,7 @@ _DURATION = re.compile(r"^[1-9][0-9]*(ms|s|m|h|d|w|y)$")
 _SMARTHOST = re.compile(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")
 
 
-class MonitoringConfigError(ValueError):
+class MonitoringConfigError(DhakacartError, ValueError):
     """Monitoring or alerting configuration the stack cannot be built from."""
 
 

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from ..errors import DhakacartError
 from .labels import image_version, pod_security_labels, recommended_labels, selector_labels
 from .middlewares import ROUTER_MIDDLEWARES_ANNOTATION, IngressMiddlewares, IngressMiddlewaresArgs
 from .network_policies import ShopNetworkPolicies, ShopNetworkPoliciesArgs
@@ -65,7 +66,7 @@ class WorkloadSizing(Protocol):
     memory_limit: str
 
 
-class StorefrontConfigError(ValueError):
+class StorefrontConfigError(DhakacartError, ValueError):
     """Inputs the Storefront component cannot deploy."""
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..errors import DhakacartError
 from .helm import helm_release
 from .labels import pod_security_labels, recommended_labels
 
@@ -37,7 +38,7 @@ _CONTROLLER_RESOURCES = {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits":
 _SIDECAR_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}}
 
 
-class TlsConfigError(ValueError):
+class TlsConfigError(DhakacartError, ValueError):
     """Configuration the TLS component cannot work with."""
 
 
