@@ -52,6 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--app-dir", type=Path, default=APP_DIR,
                         help="serve the shop from this copy of app/, e.g. an A/B against a commit "
                              "exported with `git archive <commit> app | tar -x -C /tmp/base`")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment for every server (both sides of the catalog comparison), "
+                             "e.g. --env GUNICORN_THREADS=2; repeatable")
     parser.add_argument("--out", type=Path, default=Path("build/bench"), help="results directory")
     args = parser.parse_args(argv)
     for name in ("seconds", "connections", "wrk_threads", "buyers", "stock"):
@@ -59,6 +62,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.warmup_seconds < 0:
         parser.error("--warmup-seconds must be 0 or more")
+    for assignment in args.env:
+        name, sep, _ = assignment.partition("=")
+        if not sep or not name.strip():
+            parser.error(f"--env {assignment!r} must look like NAME=VALUE")
     args.app_dir = args.app_dir.resolve()
     if not (args.app_dir / "wsgi.py").is_file():
         parser.error(f"--app-dir {args.app_dir} has no wsgi.py; point it at a copy of the repository's app/")
@@ -116,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="dhakacart-bench-") as tmp:
             database_url = postgres.database_url("bench")
-            env = shop_env(database_url, Path(tmp))
+            env = shop_env(database_url, Path(tmp), dict(a.split("=", 1) for a in args.env))
             prepare_database(env)
             results["gunicorn_settings"] = gunicorn_settings(env)
 
