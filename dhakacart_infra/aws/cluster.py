@@ -16,7 +16,12 @@ from .iam import policy_document, service_assume_role_policy
 from .kubeconfig import K3sKubeconfig, K3sKubeconfigArgs
 
 CANONICAL_OWNER_ID = "099720109477"
-UBUNTU_LTS_AMI_NAME = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"
+# The Ubuntu LTS release the server runs: Canonical's server image for amd64 on gp3, newest build
+# first (most_recent). The codename sits between "ubuntu-" and the version (26.04 is "resolute");
+# matching it with `*` keeps the lookup right without spelling it. Move to the next LTS here (and
+# in the docs) once K3s validates the pinned k3sVersion on it.
+UBUNTU_LTS_VERSION = "26.04"
+UBUNTU_LTS_AMI_NAME = f"ubuntu/images/hvm-ssd-gp3/ubuntu-*-{UBUNTU_LTS_VERSION}-amd64-server-*"
 CLOUD_INIT_TEMPLATE = Path(__file__).with_name("k3s-cloud-init.yaml.tmpl")
 SSM_MANAGED_INSTANCE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 

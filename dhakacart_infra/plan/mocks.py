@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,9 +175,13 @@ class PlanMocks(pulumi.runtime.Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if function == "aws:ec2/getAmi:getAmi":
             names = next((f.get("values", []) for f in a.get("filters", []) if f.get("name") == "name"), [])
-            pattern = names[0] if names else "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"
+            # Canonical's naming: ubuntu/images/hvm-ssd-gp3/ubuntu-<codename>-<version>-amd64-server-<date>.
+            pattern = names[0] if names else "ubuntu/images/hvm-ssd-gp3/ubuntu-*-26.04-amd64-server-*"
+            version = re.search(r"-(\d\d\.\d\d)-", pattern)
+            codename = {"24.04": "noble", "26.04": "resolute"}.get(version[1] if version else "", "resolute")
+            name = pattern.replace("ubuntu-*-", f"ubuntu-{codename}-", 1).replace("*", "20261101")
             return {"id": MOCK_UBUNTU_AMI_ID, "imageId": MOCK_UBUNTU_AMI_ID, "architecture": "x86_64",
-                    "name": pattern.replace("*", "20261101"), "ownerId": a.get("owners", ["099720109477"])[0],
+                    "name": name, "ownerId": a.get("owners", ["099720109477"])[0],
                     "rootDeviceName": "/dev/sda1", "virtualizationType": "hvm"}, []
         raise MockGapError(
             f"PlanMocks has no answer for the call {function!r}: add a realistic one in "

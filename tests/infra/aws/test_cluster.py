@@ -3,6 +3,7 @@ cloud-init rendered from its template, and the kubeconfig brought back as a secr
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 
@@ -107,7 +108,25 @@ def test_instance_is_hardened(stack_plan):
 def test_instance_uses_the_latest_ubuntu_lts_ami_from_canonical(stack_plan):
     assert stack_plan.one(INSTANCE).inputs["ami"] == MOCK_UBUNTU_AMI_ID
     assert cluster_module.CANONICAL_OWNER_ID == "099720109477"
-    assert cluster_module.UBUNTU_LTS_AMI_NAME == "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"
+    assert cluster_module.UBUNTU_LTS_VERSION == "26.04"
+    assert cluster_module.UBUNTU_LTS_AMI_NAME == "ubuntu/images/hvm-ssd-gp3/ubuntu-*-26.04-amd64-server-*"
+
+
+# EC2 name filters match `*` like fnmatch; real names of Canonical's images (owner 099720109477).
+@pytest.mark.parametrize(
+    ("image_name", "wanted"),
+    [
+        ("ubuntu/images/hvm-ssd-gp3/ubuntu-resolute-26.04-amd64-server-20260423", True),
+        ("ubuntu/images/hvm-ssd-gp3/ubuntu-resolute-26.04-amd64-server-20261101.1", True),
+        ("ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20261015", False),  # previous LTS
+        ("ubuntu/images/hvm-ssd-gp3/ubuntu-resolute-26.04-arm64-server-20261101", False),  # Graviton
+        ("ubuntu/images/hvm-ssd/ubuntu-resolute-26.04-amd64-server-20261101", False),  # gp2 root volume
+        ("ubuntu-minimal/images/hvm-ssd-gp3/ubuntu-resolute-26.04-amd64-minimal-20261101", False),
+        ("ubuntu/images-testing/hvm-ssd-gp3/ubuntu-resolute-daily-amd64-server-20261124", False),
+    ],
+)
+def test_the_ami_name_filter_finds_only_the_26_04_amd64_server_image(image_name, wanted):
+    assert fnmatch.fnmatchcase(image_name, cluster_module.UBUNTU_LTS_AMI_NAME) is wanted
 
 
 def test_instance_sits_in_a_public_subnet_behind_the_cluster_security_group(stack_plan):
@@ -245,5 +264,5 @@ def test_the_ami_lookup_asks_canonical_for_the_newest_ubuntu_lts_amd64_image(mon
     filters = {f["name"]: f["values"] for f in lookup["filters"]}
     assert filters["name"] == [cluster_module.UBUNTU_LTS_AMI_NAME]
     assert filters["architecture"] == ["x86_64"]
-    lts_amd64 = r"ubuntu/images/hvm-ssd-gp3/ubuntu-[a-z]+-\d\d\.04-amd64-server-\*"
+    lts_amd64 = r"ubuntu/images/hvm-ssd-gp3/ubuntu-\*-\d\d\.04-amd64-server-\*"
     assert re.fullmatch(lts_amd64, filters["name"][0])
