@@ -10,7 +10,14 @@ from dhakacart_infra.aws.network import Network, NetworkArgs
 from dhakacart_infra.aws.snapshot_exports import SnapshotExports, SnapshotExportsArgs
 from dhakacart_infra.config import load_config
 from dhakacart_infra.k8s.hosts import grafana_host, shop_host
-from dhakacart_infra.k8s.logging import Logging, LoggingArgs, LokiS3Storage, loki_gateway_url, retention_days
+from dhakacart_infra.k8s.logging import (
+    LOKI_SERVER_POD_LABELS,
+    Logging,
+    LoggingArgs,
+    LokiS3Storage,
+    loki_gateway_url,
+    retention_days,
+)
 from dhakacart_infra.k8s.monitoring import AlertReceivers, Monitoring, MonitoringArgs
 from dhakacart_infra.k8s.shop_observability import ShopObservability, ShopObservabilityArgs
 from dhakacart_infra.k8s.storefront import Storefront, StorefrontArgs
@@ -143,6 +150,8 @@ monitoring = Monitoring(
             smtp_password=config.alerting.smtp_password,
             smtp_username=config.alerting.smtp_username,
         ),
+        # Only prod's Loki uses the node's instance role (its S3 bucket); in dev no pod may.
+        instance_role_pods=LOKI_SERVER_POD_LABELS if loki_bucket else None,
     ),
     opts=on_k3s,
 )

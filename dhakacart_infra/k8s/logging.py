@@ -31,6 +31,14 @@ ALLOY_CHART = "alloy"
 ALLOY_CHART_VERSION = "1.4.0"
 LOKI_RELEASE_NAME = "loki"
 ALLOY_RELEASE_NAME = "alloy"
+# The labels the Loki chart puts on its SingleBinary pod (loki.singleBinarySelectorLabels: the
+# chart's name, unchanged because no nameOverride is set, the release and the component). Only this
+# pod needs the node's instance role (prod keeps Loki's data in S3); the gateway does not.
+LOKI_SERVER_POD_LABELS = {
+    "app.kubernetes.io/name": "loki",
+    "app.kubernetes.io/instance": LOKI_RELEASE_NAME,
+    "app.kubernetes.io/component": "single-binary",
+}
 
 ALLOY_CONFIG_FILE = Path(__file__).with_name("alloy") / "config.alloy"
 # The schema every stack starts with; a future schema change adds an entry, never edits this one.

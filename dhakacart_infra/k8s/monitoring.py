@@ -15,6 +15,7 @@ and reads through `*_file` settings.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ from ..errors import DhakacartError
 from .helm import helm_release
 from .labels import pod_security_labels, recommended_labels
 from .middlewares import ROUTER_MIDDLEWARES_ANNOTATION, IngressMiddlewares, IngressMiddlewaresArgs
+from .network_policies import deny_instance_metadata
 from .tls import TRAEFIK_INGRESS_CLASS
 
 MONITORING_NAMESPACE = "monitoring"
@@ -130,6 +132,9 @@ class MonitoringArgs:
     """In-cluster URL of Loki for Grafana's data source (logging.loki_gateway_url())."""
     alerting: AlertReceivers = field(default_factory=AlertReceivers)
     storage_class: str = STORAGE_CLASS
+    instance_role_pods: Mapping[str, str] | None = None
+    """Labels of the only pods here that may reach the instance metadata service and so the node's
+    instance role: logging.LOKI_SERVER_POD_LABELS when Loki keeps its data in S3. None: no pod."""
 
 
 def alertmanager_config(receivers: AlertReceivers) -> dict[str, Any]:
@@ -395,6 +400,20 @@ class Monitoring(pulumi.ComponentResource):
             opts=child,
         )
 
+        # Before any chart's pod starts: no pod here or in node-exporter's namespace reaches the
+        # node's instance role through the metadata service (the hop limit of 2 would let it).
+        self.metadata_policies = [
+            *deny_instance_metadata(
+                name, namespace, labels, child, except_pods=args.instance_role_pods
+            ),
+            *deny_instance_metadata(
+                f"{name}-node-exporter",
+                self.node_exporter_namespace.metadata["name"],
+                recommended_labels("node-exporter", "observability"),
+                child,
+            ),
+        ]
+
         self.grafana_admin_password = random.RandomPassword(
             f"{name}-grafana-admin-password", length=32, special=False, opts=child,
         )
@@ -447,7 +466,10 @@ class Monitoring(pulumi.ComponentResource):
             timeout_seconds=900,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[s for s in (self.grafana_admin_secret, self.alertmanager_secret) if s],
+                depends_on=[
+                    *(s for s in (self.grafana_admin_secret, self.alertmanager_secret) if s),
+                    *self.metadata_policies,
+                ],
             ),
         )
 

@@ -9,11 +9,14 @@ Allowed, and nothing else:
   * web, api -> the database subnets on the database port; the migration Job -> the same;
   * every pod -> cluster DNS (kube-system, k8s-app=kube-dns) on 53 UDP and TCP;
   * the monitoring namespace -> web and api on the metrics port.
+
+Also here, for the other namespaces: `deny_instance_metadata`, the one egress policy that keeps
+their pods away from the EC2 instance metadata service (see its docstring).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -27,6 +30,10 @@ TRAEFIK_POD_LABELS = {"app.kubernetes.io/name": "traefik"}
 DNS_POD_LABELS = {"k8s-app": "kube-dns"}
 ACME_SOLVER_POD_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
 ACME_SOLVER_PORT = 8089  # cert-manager's acmesolver listens here
+# The EC2 instance metadata service: it hands out the node's instance-role credentials.
+INSTANCE_METADATA_CIDR = "169.254.169.254/32"
+ANY_IPV4 = "0.0.0.0/0"
+DENY_INSTANCE_METADATA = "deny-instance-metadata"
 
 
 @dataclass
@@ -135,3 +142,58 @@ def _checked_cidrs(cidrs: Sequence[str]) -> list[str]:
             "PostgreSQL, and got none: pass the network's private_subnet_cidrs"
         )
     return [str(c) for c in cidrs]
+
+
+def everything_but_instance_metadata() -> list[dict]:
+    """Egress rules that allow every destination except the instance metadata service: any address
+    outside it (the internet, the VPC, the node and so the API server) and, by pod, every pod in
+    the cluster (CoreDNS included): how ipBlock treats pod addresses is left to the network plugin."""
+    return [
+        {"to": [{"ipBlock": {"cidr": ANY_IPV4, "except": [INSTANCE_METADATA_CIDR]}}]},
+        {"to": [{"namespaceSelector": {}}]},
+    ]
+
+
+def pods_other_than(pod_labels: Mapping[str, str]) -> list[dict]:
+    """Pod selectors that together select every pod except those carrying all of `pod_labels`.
+
+    One selector cannot negate a conjunction, but a union can: for labels l1..ln, selector i
+    requires l1..l(i-1) and excludes li (NotIn also matches pods without the label)."""
+    items = sorted(pod_labels.items())
+    if not items:
+        raise ValueError("pods_other_than needs at least one label to tell the excepted pods apart")
+    return [
+        {"matchExpressions": [
+            *({"key": k, "operator": "In", "values": [v]} for k, v in items[:i]),
+            {"key": key, "operator": "NotIn", "values": [value]},
+        ]}
+        for i, (key, value) in enumerate(items)
+    ]
+
+
+def deny_instance_metadata(
+    name: str,
+    namespace: pulumi.Input[str],
+    labels: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+    except_pods: Mapping[str, str] | None = None,
+) -> list[k8s.networking.v1.NetworkPolicy]:
+    """Egress policies that keep every pod of `namespace` (but those carrying all `except_pods`
+    labels) from the instance metadata service and so from the node's instance role.
+
+    The server's IMDSv2 hop limit is 2 so that prod's Loki can reach S3 with that role; the limit
+    lets any pod through, so each namespace that does not deny egress by default carries these.
+    Everything else stays allowed. Pods in the host's network namespace (node-exporter) are outside
+    NetworkPolicy altogether. `opts` must carry the owning component as parent."""
+    selectors = [{}] if except_pods is None else pods_other_than(except_pods)
+    policies = []
+    for index, selector in enumerate(selectors, start=1):
+        suffix = DENY_INSTANCE_METADATA if len(selectors) == 1 else f"{DENY_INSTANCE_METADATA}-{index}"
+        policies.append(k8s.networking.v1.NetworkPolicy(
+            f"{name}-{suffix}",
+            metadata={"name": suffix, "namespace": namespace, "labels": dict(labels)},
+            spec={"podSelector": selector, "policyTypes": ["Egress"],
+                  "egress": everything_but_instance_metadata()},
+            opts=opts,
+        ))
+    return policies

@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 from ..errors import DhakacartError
 from .helm import helm_release
 from .labels import pod_security_labels, recommended_labels
+from .network_policies import deny_instance_metadata
 
 CERT_MANAGER_CHART = "cert-manager"
 CERT_MANAGER_CHART_VERSION = "v1.21.1"
@@ -96,6 +97,10 @@ class Tls(pulumi.ComponentResource):
             },
             opts=child,
         )
+        # cert-manager needs the API server and the ACME server, never the node's instance role.
+        self.metadata_policies = deny_instance_metadata(
+            name, self.namespace.metadata["name"], recommended_labels("cert-manager", "tls"), child
+        )
 
         # helm_release waits for every workload (above all the webhook) to be ready before
         # anything that depends on the release is created, and rolls back a half-installed one.
@@ -108,7 +113,7 @@ class Tls(pulumi.ComponentResource):
             namespace=self.namespace.metadata["name"],
             values=cert_manager_values(),
             timeout_seconds=600,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.metadata_policies),
         )
 
         email = pulumi.Output.from_input(args.acme_email).apply(_checked_email)

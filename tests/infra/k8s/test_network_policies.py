@@ -6,27 +6,10 @@ import pytest
 
 from tests.infra.k8s.conftest import DATABASE_CIDRS
 from tests.infra.k8s.kube import JOB, NETWORK_POLICY, container, named, policies
+from tests.infra.k8s.kube import selects as _selects
 
 TRAEFIK = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "traefik"}}}
-
-
-def _selects(selector: dict, labels: dict[str, str]) -> bool:
-    """Kubernetes label-selector semantics (matchLabels + In/NotIn/Exists/DoesNotExist)."""
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and labels.get(key) in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
 
 
 def _pod_labels(plan, component: str) -> dict[str, str]:
@@ -52,8 +35,11 @@ def test_everything_in_the_namespace_is_denied_by_default(shop_plan):
     assert record["metadata"]["namespace"] == "dhakacart"
 
 
-def test_every_policy_lives_in_the_shop_namespace(shop_plan):
-    for record in shop_plan.of_type(NETWORK_POLICY):
+def test_every_policy_of_the_shop_lives_in_the_shop_namespace(shop_plan):
+    storefront = shop_plan.one("dhakacart:k8s:Storefront")
+    mine = [r for r in shop_plan.descendants_of(storefront) if r.type == NETWORK_POLICY]
+    assert len(mine) == 7
+    for record in mine:
         assert record.revealed()["metadata"]["namespace"] == "dhakacart"
 
 

@@ -9,7 +9,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from dhakacart_infra.k8s.logging import Logging, LoggingArgs, LokiS3Storage, loki_gateway_url
+from dhakacart_infra.k8s.logging import (
+    LOKI_SERVER_POD_LABELS,
+    Logging,
+    LoggingArgs,
+    LokiS3Storage,
+    loki_gateway_url,
+)
 from dhakacart_infra.k8s.monitoring import AlertReceivers, Monitoring, MonitoringArgs
 from dhakacart_infra.k8s.shop_observability import ShopObservability, ShopObservabilityArgs
 from dhakacart_infra.k8s.tls import Tls, TlsArgs
@@ -39,6 +45,7 @@ def observability_program(
             prometheus_storage_gb=prometheus_storage_gb,
             loki_url=loki_gateway_url(),
             alerting=receivers or AlertReceivers(),
+            instance_role_pods=LOKI_SERVER_POD_LABELS if s3 else None,
         ), opts=opts)
         Logging("logging", LoggingArgs(
             namespace=monitoring.namespace_name,

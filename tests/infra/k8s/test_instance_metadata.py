@@ -1,0 +1,127 @@
+"""No pod borrows the K3s node's instance role, except prod's Loki (its S3 bucket).
+
+The server's IMDSv2 hop limit is 2, so any pod could reach 169.254.169.254 and take the node's
+credentials (ssm:PutParameter on the kubeconfig parameter; in prod, Loki's bucket). The shop's
+namespace denies all egress by default; cert-manager's, node-exporter's and the monitoring namespace
+carry one egress policy that allows everything but the metadata service."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+
+import pytest
+
+from dhakacart_infra.k8s.logging import LOKI_RELEASE_NAME, LOKI_SERVER_POD_LABELS, LoggingArgs, loki_values
+from dhakacart_infra.k8s.network_policies import pods_other_than
+from tests.infra.k8s.kube import NETWORK_POLICY, RELEASE, policies, selects
+
+IMDS = "169.254.169.254"
+NODE_ADDRESS = "10.20.0.25"  # the server in a public subnet: kubelet, node-exporter, the API server
+LETS_ENCRYPT = "172.65.32.248"
+POD = "pod"  # a destination pod, e.g. CoreDNS or Loki's gateway, matched by pod selectors
+
+LOKI_GATEWAY = {"app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": "loki",
+                "app.kubernetes.io/component": "gateway"}
+LOKI_SERVER = {**LOKI_SERVER_POD_LABELS, "app.kubernetes.io/version": "3.6.0", "helm.sh/chart": "loki-6.54.0"}
+OTHER_PODS = {
+    "grafana": {"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "kube-prometheus-stack"},
+    "prometheus": {"app.kubernetes.io/name": "prometheus", "prometheus": "kube-prometheus-stack-prometheus"},
+    "alloy": {"app.kubernetes.io/name": "alloy", "app.kubernetes.io/instance": "alloy"},
+    "loki-gateway": LOKI_GATEWAY,
+    "another-releases-loki": {**LOKI_SERVER_POD_LABELS, "app.kubernetes.io/instance": "loki-copy"},
+    "unlabelled": {},
+}
+
+
+def _peer_allows(peer: dict, destination: str) -> bool:
+    if "ipBlock" in peer:
+        if destination == POD:
+            return False
+        block = peer["ipBlock"]
+        address = ipaddress.ip_address(destination)
+        inside = address in ipaddress.ip_network(block["cidr"])
+        return inside and not any(address in ipaddress.ip_network(c) for c in block.get("except", []))
+    # A namespace and/or pod selector: empty selectors mean every namespace, every pod.
+    return destination == POD and peer.get("namespaceSelector") == {} and not peer.get("podSelector")
+
+
+def egress_allowed(specs: dict[str, dict], pod_labels: dict[str, str], destination: str) -> bool:
+    """NetworkPolicy egress as the API defines it: unrestricted unless an Egress policy selects the
+    pod; then only what some rule of a selecting policy allows (these rules name no ports)."""
+    selecting = [s for s in specs.values()
+                 if "Egress" in s["policyTypes"] and selects(s["podSelector"], pod_labels)]
+    if not selecting:
+        return True
+    rules = [r for s in selecting for r in s.get("egress") or []]
+    assert all("ports" not in r for r in rules)
+    return any(_peer_allows(peer, destination) for r in rules for peer in r["to"])
+
+
+@pytest.mark.parametrize("namespace", ["cert-manager", "monitoring-node-exporter"])
+def test_every_pod_of_a_namespace_reaches_everything_but_the_metadata_service(stack_plan, namespace):
+    specs = policies(stack_plan, namespace)
+    assert list(specs) == ["deny-instance-metadata"]
+    assert specs["deny-instance-metadata"]["podSelector"] == {}
+    for labels in [{"app.kubernetes.io/name": "cert-manager"}, {}]:
+        assert not egress_allowed(specs, labels, IMDS)
+        assert egress_allowed(specs, labels, NODE_ADDRESS)  # the API server and kubelet
+        assert egress_allowed(specs, labels, LETS_ENCRYPT)
+        assert egress_allowed(specs, labels, POD)  # CoreDNS
+
+
+@pytest.mark.parametrize("pod", sorted(OTHER_PODS))
+def test_no_monitoring_pod_but_lokis_server_reaches_the_metadata_service(stack_plan, pod):
+    specs = policies(stack_plan, "monitoring")
+    labels = OTHER_PODS[pod]
+    assert not egress_allowed(specs, labels, IMDS)
+    for destination in (NODE_ADDRESS, LETS_ENCRYPT, POD):
+        assert egress_allowed(specs, labels, destination)
+
+
+def test_only_prods_loki_keeps_the_instance_role(stack_plan):
+    # Prod's Loki writes to S3 with the node's role; dev's Loki keeps its data on its volume.
+    specs = policies(stack_plan, "monitoring")
+    assert egress_allowed(specs, LOKI_SERVER, IMDS) is (stack_plan.stack == "prod")
+    assert egress_allowed(specs, LOKI_SERVER, LETS_ENCRYPT)
+
+
+def test_the_charts_wait_for_the_policies(stack_plan):
+    releases = {r.revealed()["chart"]: r for r in stack_plan.of_type(RELEASE)}
+    by_namespace = {}
+    for r in stack_plan.of_type(NETWORK_POLICY):
+        if r.revealed()["metadata"]["name"].startswith("deny-instance-metadata"):
+            by_namespace.setdefault(r.revealed()["metadata"]["namespace"], []).append(r)
+    assert sorted(by_namespace) == ["cert-manager", "monitoring", "monitoring-node-exporter"]
+    waits = {"cert-manager": ["cert-manager"], "monitoring": ["kube-prometheus-stack", "loki", "alloy"],
+             "monitoring-node-exporter": ["kube-prometheus-stack"]}
+    for namespace, charts in waits.items():
+        for chart, policy in itertools.product(charts, by_namespace[namespace]):
+            assert stack_plan.waits_for(releases[chart], policy), (chart, namespace)
+
+
+def test_lokis_pod_labels_are_the_charts_own():
+    # The chart names its pods after itself unless overridden, and after the release.
+    rendered = loki_values(LoggingArgs(namespace="monitoring", loki_retention="168h", loki_storage_gb=10))
+    assert "nameOverride" not in rendered and "fullnameOverride" not in rendered
+    assert LOKI_SERVER_POD_LABELS == {
+        "app.kubernetes.io/name": "loki",
+        "app.kubernetes.io/instance": LOKI_RELEASE_NAME,
+        "app.kubernetes.io/component": "single-binary",
+    }
+
+
+def test_loki_release_is_installed_under_the_labelled_release_name(prod_plan):
+    [loki] = [r for r in prod_plan.of_type(RELEASE) if r.revealed()["chart"] == "loki"]
+    assert loki.revealed()["name"] == LOKI_SERVER_POD_LABELS["app.kubernetes.io/instance"]
+
+
+def test_pods_other_than_selects_exactly_the_complement():
+    excepted = {"a": "1", "b": "2", "c": "3"}
+    selectors = pods_other_than(excepted)
+    for values in itertools.product([None, "1", "2", "3"], repeat=3):
+        labels = {k: v for k, v in zip("abc", values, strict=True) if v is not None}
+        selected = any(selects(s, labels) for s in selectors)
+        assert selected is not all(labels.get(k) == v for k, v in excepted.items()), labels
+    with pytest.raises(ValueError):
+        pods_other_than({})
