@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import time
 import uuid
@@ -35,6 +36,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def new_request_id() -> str:
+    """A random UUID4 as 32 hex digits, from the `random` module rather than os.urandom.
+
+    A request id must be unique, not unpredictable (it authorises nothing), and os.urandom is a
+    system call that is slow in some sandboxes and VMs. `random` reseeds itself in every forked
+    gunicorn worker, so workers never repeat each other's sequence.
+    """
+    return uuid.UUID(int=random.getrandbits(128), version=4).hex
+
+
 def _route_label() -> str:
     # The route template, never the raw path: raw paths would explode the label cardinality.
     if request.url_rule is not None:
@@ -54,7 +65,7 @@ def register_observability(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else new_request_id()
         g.started_at = time.perf_counter()
         g.in_flight = True
         IN_FLIGHT.inc()
