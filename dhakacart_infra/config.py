@@ -105,7 +105,7 @@ WORKLOAD_KEYS = ("minReplicas", "maxReplicas", "cpuRequest", "memoryRequest", "c
 COMMON_DEFAULTS: dict[str, Any] = {
     "vpcCidr": "10.20.0.0/16",
     "availabilityZones": 2,
-    "k3sVersion": "v1.33.5+k3s1",
+    "k3sVersion": "v1.35.8+k3s1",
     "dbEngineVersion": "16.8",
     "dbName": "dhakacart",
     "dbUsername": "dhakacart_app",
@@ -490,13 +490,13 @@ def _read_cluster(r: _Reader, production: bool) -> ClusterConfig | None:
             )
             memory = None
     root_gb = r.integer("k3sRootVolumeGb", 40, 20, 16384, " (container images and local volumes need room)")
-    version = r.string("k3sVersion", "v1.33.5+k3s1")
+    version = r.string("k3sVersion", "v1.35.8+k3s1")
     if version is not None and not K3S_VERSION_PATTERN.match(version):
         r.problem(
             "k3sVersion",
             version,
-            "is not a pinned K3s release like v1.33.5+k3s1 (see https://github.com/k3s-io/k3s/releases)",
-            "v1.33.5+k3s1",
+            "is not a pinned K3s release like v1.35.8+k3s1 (see https://github.com/k3s-io/k3s/releases)",
+            "v1.35.8+k3s1",
         )
         version = None
     if None in (instance_type, memory, root_gb, version):

@@ -19,7 +19,8 @@ CANONICAL_OWNER_ID = "099720109477"
 # The Ubuntu LTS release the server runs: Canonical's server image for amd64 on gp3, newest build
 # first (most_recent). The codename sits between "ubuntu-" and the version (26.04 is "resolute");
 # matching it with `*` keeps the lookup right without spelling it. Move to the next LTS here (and
-# in the docs) once K3s validates the pinned k3sVersion on it.
+# in the docs) once K3s validates the pinned k3sVersion on it (26.04: v1.34.11, v1.35.8,
+# v1.36.4 and later, k3s-io/k3s#14576).
 UBUNTU_LTS_VERSION = "26.04"
 UBUNTU_LTS_AMI_NAME = f"ubuntu/images/hvm-ssd-gp3/ubuntu-*-{UBUNTU_LTS_VERSION}-amd64-server-*"
 CLOUD_INIT_TEMPLATE = Path(__file__).with_name("k3s-cloud-init.yaml.tmpl")

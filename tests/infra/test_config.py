@@ -51,7 +51,7 @@ def test_dev_stack_file_reads_as_a_small_development_stack():
     assert (cfg.environment, cfg.is_production, cfg.stack, cfg.region) == ("dev", False, "dev", "ap-south-1")
     assert cfg.network.vpc_cidr == "10.20.0.0/16" and cfg.network.availability_zone_count == 2
     assert cfg.cluster.instance_type == "t3.medium" and cfg.cluster.root_volume_gb == 40
-    assert cfg.cluster.k3s_version == "v1.33.5+k3s1" and cfg.cluster.termination_protection is False
+    assert cfg.cluster.k3s_version == "v1.35.8+k3s1" and cfg.cluster.termination_protection is False
     db = cfg.database
     assert (db.instance_class, db.allocated_storage_gb, db.multi_az, db.backup_retention_days) == (
         "db.t4g.micro",

@@ -21,7 +21,7 @@ KUBECONFIG = "pulumi-python:dynamic/dhakacart:K3sKubeconfig"
 
 def _render(**overrides) -> str:
     values = {
-        "k3s_version": "v1.33.5+k3s1",
+        "k3s_version": "v1.35.8+k3s1",
         "k3s_token": "Tok3n",
         "public_ip": "13.232.1.2",
         "parameter_name": "/dhakacart/dev/k3s/kubeconfig",
@@ -46,7 +46,7 @@ def test_cloud_init_is_valid_cloud_config_with_every_value_rendered():
     }
     assert files["/etc/rancher/k3s/config.yaml"]["permissions"] == "0600"
     commands = " ".join(" ".join(c) if isinstance(c, list) else c for c in doc["runcmd"])
-    assert "INSTALL_K3S_VERSION='v1.33.5+k3s1'" in commands
+    assert "INSTALL_K3S_VERSION='v1.35.8+k3s1'" in commands
     assert "disable" not in commands  # K3s's Traefik stays: it is the ingress controller
     assert "snap install aws-cli --classic" in commands
     publish = files["/usr/local/sbin/dhakacart-publish-kubeconfig"]["content"]
@@ -80,10 +80,10 @@ def test_the_server_republishes_its_kubeconfig_whenever_k3s_rewrites_it():
 def test_cloud_init_template_is_a_real_file_and_a_missing_value_fails_loudly():
     assert CLOUD_INIT_TEMPLATE.is_file()
     with pytest.raises(TypeError):
-        render_cloud_init(k3s_version="v1.33.5+k3s1")  # type: ignore[call-arg]
+        render_cloud_init(k3s_version="v1.35.8+k3s1")  # type: ignore[call-arg]
     with pytest.raises(KeyError):
         cluster_module.CloudInitTemplate(CLOUD_INIT_TEMPLATE.read_text()).substitute(
-            k3s_version="v1.33.5+k3s1"
+            k3s_version="v1.35.8+k3s1"
         )
 
 
@@ -110,6 +110,21 @@ def test_instance_uses_the_latest_ubuntu_lts_ami_from_canonical(stack_plan):
     assert cluster_module.CANONICAL_OWNER_ID == "099720109477"
     assert cluster_module.UBUNTU_LTS_VERSION == "26.04"
     assert cluster_module.UBUNTU_LTS_AMI_NAME == "ubuntu/images/hvm-ssd-gp3/ubuntu-*-26.04-amd64-server-*"
+
+
+# K3s's OS validation of Ubuntu 26.04 (k3s-io/k3s#14576): per Kubernetes minor, the first patch.
+K3S_VALIDATED_ON_UBUNTU = {"26.04": {(1, 34): 11, (1, 35): 8, (1, 36): 4}}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_stacks_k3s_release_is_validated_on_the_servers_ubuntu(stack):
+    from dhakacart_infra.plan.runner import load_stack_config
+
+    _, config, _ = load_stack_config(stack)
+    release = re.match(r"v(\d+)\.(\d+)\.(\d+)\+k3s\d+$", config["dhakacart:k3sVersion"])
+    major, minor, patch = map(int, release.groups())
+    first_validated = K3S_VALIDATED_ON_UBUNTU[cluster_module.UBUNTU_LTS_VERSION]
+    assert (major, minor) in first_validated and patch >= first_validated[(major, minor)]
 
 
 # EC2 name filters match `*` like fnmatch; real names of Canonical's images (owner 099720109477).
@@ -207,7 +222,7 @@ def test_cluster_component_exposes_its_outputs(stack_plan):
     assert is_secret(outputs["kubeconfig"])
     plain = reveal(outputs)
     server = stack_plan.one(INSTANCE)
-    assert plain["instance_id"] == server.id and plain["k3s_version"] == "v1.33.5+k3s1"
+    assert plain["instance_id"] == server.id and plain["k3s_version"] == "v1.35.8+k3s1"
     assert plain["public_ip"] == stack_plan.one("aws:ec2/eip:Eip").state["publicIp"]
     assert plain["instance_role_arn"].startswith(f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/")
     assert plain["instance_role_name"]
@@ -252,7 +267,7 @@ def test_the_ami_lookup_asks_canonical_for_the_newest_ubuntu_lts_amd64_image(mon
     def program() -> None:
         K3sCluster("k3s", K3sClusterArgs(
             name_prefix="dhakacart-dev", region="ap-south-1", subnet_id="subnet-1", security_group_id="sg-1",
-            instance_type="t3.medium", root_volume_gb=40, k3s_version="v1.33.5+k3s1",
+            instance_type="t3.medium", root_volume_gb=40, k3s_version="v1.35.8+k3s1",
             termination_protection=False,
         ))
         pulumi.export("done", True)

@@ -24,7 +24,7 @@ from dhakacart_infra.plan.manifests import (
 from dhakacart_infra.plan.mocks import RecordedResource
 from dhakacart_infra.plan.runner import PlanResult
 
-K3S_VERSION = "v1.33.5+k3s1"
+K3S_VERSION = "v1.35.8+k3s1"
 
 
 @pytest.fixture(scope="module")
