@@ -19,8 +19,6 @@ from .settings import load_settings
 
 MAX_DATABASE_ID = 2**31 - 1  # PostgreSQL `integer`, the type of every primary key
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: larger request bodies are answered 413
-DEFAULT_RATE_LIMIT = "300 per minute"
-AUTH_RATE_LIMIT = "10 per minute"
 
 
 class DatabaseId(IntegerConverter):
@@ -82,8 +80,9 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_STRATEGY="sliding-window-counter",
         # If the shared storage (Redis) is down, limit per process rather than fail every request.
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
-        DEFAULT_RATE_LIMIT=DEFAULT_RATE_LIMIT,
-        AUTH_RATE_LIMIT=AUTH_RATE_LIMIT,
+        # RATELIMIT_DEFAULT and RATELIMIT_AUTH in the environment (settings.py).
+        DEFAULT_RATE_LIMIT=settings.ratelimit_default,
+        AUTH_RATE_LIMIT=settings.ratelimit_auth,
     )
     app.config.update(overrides)
 

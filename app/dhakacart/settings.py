@@ -24,6 +24,8 @@ ENV_VARS: dict[str, str] = {
     "secret_key": "SECRET_KEY",
     "cors_origins": "CORS_ORIGINS",
     "ratelimit_storage_uri": "RATELIMIT_STORAGE_URI",
+    "ratelimit_default": "RATELIMIT_DEFAULT",
+    "ratelimit_auth": "RATELIMIT_AUTH",
     "log_level": "LOG_LEVEL",
     "trusted_proxy_hops": "TRUSTED_PROXY_HOPS",
     "metrics_port": "METRICS_PORT",
@@ -35,6 +37,11 @@ ENV_VARS: dict[str, str] = {
 PRODUCTION_CATALOG_CACHE_SECONDS = 5.0
 
 MIN_PRODUCTION_SECRET_LENGTH = 32
+
+# Per client address (Flask-Limiter rate strings): every endpoint but probes and metrics, and the
+# stricter limit on register, login and refresh (password guessing).
+DEFAULT_RATE_LIMIT = "300 per minute"
+AUTH_RATE_LIMIT = "10 per minute"
 
 
 class ConfigError(RuntimeError):
@@ -49,6 +56,8 @@ class Settings(BaseModel):
     secret_key: str = Field(repr=False)
     cors_origins: tuple[str, ...] = ()
     ratelimit_storage_uri: str = "memory://"
+    ratelimit_default: str = DEFAULT_RATE_LIMIT
+    ratelimit_auth: str = AUTH_RATE_LIMIT
     log_level: LogLevel = "INFO"
     # How many reverse proxies (the Ingress controller) sit in front of the app; their
     # X-Forwarded-For entries are trusted for the client address used by rate limits and logs.
@@ -100,6 +109,21 @@ class Settings(BaseModel):
             )
         return value
 
+    @field_validator("ratelimit_default", "ratelimit_auth")
+    @classmethod
+    def _rate_limit_string(cls, value: str) -> str:
+        # The parser Flask-Limiter itself uses, so what passes here is what the limiter enforces.
+        from limits import parse_many
+
+        example = "e.g. '300 per minute' or '20/second;1000/hour'"
+        try:
+            items = parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a rate limit ({exc}); {example}") from None
+        if any(item.amount < 1 for item in items):
+            raise ValueError(f"{value!r} allows no request at all; {example}")
+        return value
+
     @model_validator(mode="after")
     def _production_secret(self) -> Settings:
         if self.is_production and len(self.secret_key) < MIN_PRODUCTION_SECRET_LENGTH:
@@ -132,6 +156,10 @@ def load_settings(
     raw["cors_origins"] = tuple(o.strip() for o in origins.split(",") if o.strip())
     if env.get("RATELIMIT_STORAGE_URI", "").strip():
         raw["ratelimit_storage_uri"] = env["RATELIMIT_STORAGE_URI"].strip()
+    if env.get("RATELIMIT_DEFAULT", "").strip():
+        raw["ratelimit_default"] = env["RATELIMIT_DEFAULT"].strip()
+    if env.get("RATELIMIT_AUTH", "").strip():
+        raw["ratelimit_auth"] = env["RATELIMIT_AUTH"].strip()
     if env.get("LOG_LEVEL", "").strip():
         raw["log_level"] = env["LOG_LEVEL"].strip().upper()
     if env.get("TRUSTED_PROXY_HOPS", "").strip():

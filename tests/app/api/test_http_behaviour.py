@@ -86,6 +86,15 @@ def test_default_limit_applies_to_every_api_route(make_app):
     assert client.get("/healthz").status_code == 200  # probes are never throttled
 
 
+def test_rate_limits_are_read_from_the_environment(make_app):
+    app = make_app(RATELIMIT_ENABLED=True,
+                   ENVIRON={"RATELIMIT_DEFAULT": "2 per minute", "RATELIMIT_AUTH": "1 per minute"})
+    client = app.test_client()
+    assert [client.get("/api/v1/categories").status_code for _ in range(3)] == [200, 200, 429]
+    login = {"email": "a@example.com", "password": "wrong-pass"}
+    assert [client.post("/api/v1/auth/login", json=login).status_code for _ in range(2)] == [401, 429]
+
+
 @pytest.fixture
 def dead_database_app(db_url, tmp_path, postgres_server_port_if_any):
     # SQLite: a directory cannot be opened as a database; PostgreSQL: nothing listens on the port.

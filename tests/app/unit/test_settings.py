@@ -37,6 +37,10 @@ def test_create_app_fails_fast_in_production_without_secret(tmp_path):
         ({"RATELIMIT_STORAGE_URI": "redis-host"}, "RATELIMIT_STORAGE_URI"),
         ({"RATELIMIT_STORAGE_URI": "etcd://host:2379"}, "RATELIMIT_STORAGE_URI"),
         ({"METRICS_PORT": "http"}, "METRICS_PORT"),
+        ({"RATELIMIT_DEFAULT": "lots"}, "RATELIMIT_DEFAULT"),
+        ({"RATELIMIT_DEFAULT": "300 per fortnight"}, "RATELIMIT_DEFAULT"),
+        ({"RATELIMIT_AUTH": "0 per minute"}, "RATELIMIT_AUTH"),
+        ({"RATELIMIT_AUTH": "10/minute;ten/hour"}, "RATELIMIT_AUTH"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, environ, variable):
@@ -113,3 +117,22 @@ def test_catalog_cache_seconds_defaults_and_validation():
     for bad in ("-1", "soon", "301"):
         with pytest.raises(ConfigError, match="CATALOG_CACHE_SECONDS"):
             load_settings({**base, "CATALOG_CACHE_SECONDS": bad})
+
+
+def test_rate_limits_default_to_300_and_10_per_minute(tmp_path):
+    settings = load_settings({}, tmp_path)
+    assert (settings.ratelimit_default, settings.ratelimit_auth) == ("300 per minute", "10 per minute")
+
+
+def test_rate_limits_come_from_the_environment(tmp_path):
+    settings = load_settings({"RATELIMIT_DEFAULT": " 5000/minute ", "RATELIMIT_AUTH": "5/minute;50/hour"},
+                             tmp_path)
+    assert (settings.ratelimit_default, settings.ratelimit_auth) == ("5000/minute", "5/minute;50/hour")
+    app = create_app({"ENVIRON": {"DHAKACART_ENV": "test", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+                                  "RATELIMIT_DEFAULT": "5000/minute", "RATELIMIT_AUTH": "5/minute"}})
+    assert (app.config["DEFAULT_RATE_LIMIT"], app.config["AUTH_RATE_LIMIT"]) == ("5000/minute", "5/minute")
+
+
+def test_a_bad_rate_limit_says_how_to_write_one(tmp_path):
+    with pytest.raises(ConfigError, match=r"RATELIMIT_DEFAULT: 'lots' is not a rate limit .*300 per minute"):
+        load_settings({"RATELIMIT_DEFAULT": "lots"}, tmp_path)
