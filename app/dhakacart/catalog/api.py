@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, current_app
 
 from ..apispec import api_route
+from ..errors import ValidationFailed
 from ..money import CURRENCY, parse_amount, to_amount_string
 from ..schemas import CategoryList, ProductOut, ProductPage, ProductQuery
 from . import service
@@ -40,12 +41,19 @@ def _json_body(data: Any) -> bytes:
            response=ProductPage, cacheable=True, tag="catalog")
 def list_products(query: ProductQuery):
     """Active products, filtered by words, category and price range, sorted and paginated."""
+    min_price = parse_amount(query.min_price) if query.min_price else None
+    max_price = parse_amount(query.max_price) if query.max_price else None
+    if min_price is not None and max_price is not None and min_price > max_price:
+        # An empty 200 would read as "nothing in that range"; the range itself is the mistake.
+        message = f"min_price ({query.min_price}) is above max_price ({query.max_price}); swap them"
+        raise ValidationFailed("invalid query", details=[
+            {"field": "query.min_price", "message": message},
+            {"field": "query.max_price", "message": message},
+        ])
 
     def render() -> bytes:
         page = service.search_products(
-            q=query.q, category=query.category,
-            min_price_paisa=parse_amount(query.min_price) if query.min_price else None,
-            max_price_paisa=parse_amount(query.max_price) if query.max_price else None,
+            q=query.q, category=query.category, min_price_paisa=min_price, max_price_paisa=max_price,
             sort=query.sort, page=query.page, per_page=query.per_page,
         )
         return _json_body({"items": [product_dict(p) for p in page.items], "page": page.page,

@@ -124,3 +124,18 @@ def test_withdrawn_products_disappear_from_the_catalog(client, seeded, admin):
     client.delete(f"/api/v1/admin/products/{seeded['padma-hilsa-1kg']}", headers=admin)
     assert client.get("/api/v1/products/padma-hilsa-1kg").status_code == 404
     assert client.get("/api/v1/products").get_json()["total"] == len(seeded) - 1
+
+
+def test_a_price_range_upside_down_is_a_422_naming_both_fields(client, seeded):
+    response = client.get("/api/v1/products?min_price=1000&max_price=500.00")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_failed"
+    assert [d["field"] for d in error["details"]] == ["query.min_price", "query.max_price"]
+    assert "min_price (1000) is above max_price (500.00)" in error["details"][0]["message"]
+
+
+def test_a_price_range_of_one_price_is_allowed(client, seeded):
+    price = client.get("/api/v1/products?per_page=1").get_json()["items"][0]["price"]
+    body = client.get(f"/api/v1/products?min_price={price}&max_price={price}").get_json()
+    assert body["total"] >= 1 and all(item["price"] == price for item in body["items"])
