@@ -32,7 +32,10 @@ def create_product(body: ProductCreateIn):
 @api_route(bp, "/products/<int:product_id>", "PATCH", summary="Update a product's fields",
            body=ProductUpdateIn, response=AdminProductOut, auth="admin", errors=(404,), tag="admin")
 def update_product(product_id: int, body: ProductUpdateIn):
-    return admin_product_out(service.update_product(product_id, body.model_dump(exclude_unset=True)))
+    # A field sent as null is left unchanged, like one left out: every column is NOT NULL, so
+    # passing the null on would be an IntegrityError (a 500) instead of an update.
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    return admin_product_out(service.update_product(product_id, changes))
 
 
 @api_route(bp, "/products/<int:product_id>", "DELETE", summary="Withdraw a product (soft delete)",
