@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from .money import CURRENCY, parse_amount, to_amount_string
-from .phone import normalize_bd_mobile
+from .phone import PHONE_PATTERN, normalize_bd_mobile
 
 Amount = Annotated[str, Field(pattern=r"^\d+\.\d{2}$", examples=["1250.00"],
                               description="Taka with exactly two decimals, as a string")]
@@ -22,8 +22,21 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", min_length=1,
 OrderStatus = Literal["pending", "confirmed", "shipped", "delivered", "cancelled"]
 
 
+def _document_stripping(schema: dict[str, Any]) -> None:
+    """Inputs are trimmed before their length is checked, so "  " is too short for a required
+    name. Say so in the published schema: a string with minLength n must hold n characters
+    between its first and last visible one (fields with a pattern of their own already say more)."""
+    for prop in schema.get("properties", {}).values():
+        minimum = prop.get("minLength")
+        if prop.get("type") != "string" or not minimum or "pattern" in prop:
+            continue
+        middle = "" if minimum == 1 else rf"[\s\S]{{{minimum - 2},}}\S"
+        prop["pattern"] = rf"^\s*\S{middle}\s*$" if minimum > 1 else r"\S"
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra=_document_stripping)
 
 
 # ---------------------------------------------------------------- errors
@@ -89,7 +102,8 @@ class RegisterIn(Strict):
     email: EmailStr
     password: str = Field(min_length=8, max_length=128)
     name: str = Field(min_length=1, max_length=120)
-    phone: str = Field(examples=["01712345678"], description="Bangladeshi mobile; stored as +8801XXXXXXXXX")
+    phone: str = Field(examples=["01712345678"], description="Bangladeshi mobile; stored as +8801XXXXXXXXX",
+                       json_schema_extra={"pattern": PHONE_PATTERN})
 
     @field_validator("phone")
     @classmethod
@@ -143,7 +157,7 @@ class CartOut(BaseModel):
 # ---------------------------------------------------------------- orders
 class ShippingIn(Strict):
     name: str = Field(min_length=1, max_length=120)
-    phone: str = Field(examples=["01712345678"])
+    phone: str = Field(examples=["01712345678"], json_schema_extra={"pattern": PHONE_PATTERN})
     address: str = Field(min_length=1, max_length=500)
     city: str = Field(min_length=1, max_length=80)
     postal_code: str = Field(pattern=r"^\d{4}$", examples=["1207"])
@@ -227,7 +241,9 @@ class ProductUpdateIn(Strict):
 
 
 class StockAdjustIn(Strict):
-    delta: int = Field(ge=-1_000_000, le=1_000_000, description="Added to the stock; negative removes")
+    # The document says what the validator enforces, so clients (and fuzzers) know 0 is refused.
+    delta: int = Field(ge=-1_000_000, le=1_000_000, description="Added to the stock; negative removes; not 0",
+                       json_schema_extra={"not": {"const": 0}})
 
     @field_validator("delta")
     @classmethod

@@ -26,6 +26,7 @@ from tests.support.shop_server import ADMIN_EMAIL
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(900)]
 
 MAX_EXAMPLES = 50
+REQUEST_LINE_TOO_LONG = 414
 # One documented exception: a product's category is a slug that must exist, which a JSON Schema
 # cannot express, so a schema-valid but unknown slug is a 422 naming the field, not a 2xx.
 ACCEPT_UNKNOWN_CATEGORY = {"positive_data_acceptance": {
@@ -35,11 +36,15 @@ ACCEPT_UNKNOWN_CATEGORY = {"positive_data_acceptance": {
 # schemathesis's own expected statuses plus 422 (3xx: a 304 for If-None-Match; 5xx: ST101's job).
 ACCEPT_PRICE_RANGE_REJECTION = {"positive_data_acceptance": {
     "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]}}
+# And an e-mail address whose domain is a special-use name (RFC 6761: .test, .invalid, localhost...)
+# cannot receive mail, so registration refuses it with a 422 naming the field; JSON Schema's
+# "email" format cannot say so.
+ACCEPT_UNDELIVERABLE_EMAIL = ACCEPT_UNKNOWN_CATEGORY
 CONFIG = SchemathesisConfig.from_dict({"operations": [
+    {"include-name": "POST /api/v1/auth/register", "checks": ACCEPT_UNDELIVERABLE_EMAIL},
     {"include-name": "GET /api/v1/products", "checks": ACCEPT_PRICE_RANGE_REJECTION},
-    {"include-path": "/api/v1/admin/products", "include-method": "POST", "checks": ACCEPT_UNKNOWN_CATEGORY},
-    {"include-path": "/api/v1/admin/products/{product_id}", "include-method": "PATCH",
-     "checks": ACCEPT_UNKNOWN_CATEGORY},
+    {"include-name": "POST /api/v1/admin/products", "checks": ACCEPT_UNKNOWN_CATEGORY},
+    {"include-name": "PATCH /api/v1/admin/products/{product_id}", "checks": ACCEPT_UNKNOWN_CATEGORY},
 ]})
 _addresses = itertools.count(20_000)
 
@@ -68,7 +73,15 @@ def fuzz_test(operation, mode: GenerationMode, tokens: dict[str, str]):
     @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     def fuzz(case) -> None:
-        case.call_and_validate(headers=headers_for(operation, tokens), timeout=30)
+        headers = headers_for(operation, tokens)
+        response = case.call(headers=headers, timeout=30)
+        if mode == GenerationMode.NEGATIVE and response.status_code == REQUEST_LINE_TOO_LONG:
+            # An invalid query can be longer than gunicorn's request line limit (4094 bytes);
+            # gunicorn then refuses it with 414 before the app (and its OpenAPI contract) sees it,
+            # which is the right outcome for invalid input. Every other response is judged.
+            return
+        case.validate_response(response, headers=headers,
+                               transport_kwargs={"headers": headers, "timeout": 30})
 
     return fuzz
 

@@ -183,8 +183,10 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             operation["security"] = []
         for header in op.headers:
             operation["parameters"].append({"name": header.name, "in": "header", "required": header.required,
-                                            "description": header.description, "schema": {"type": "string",
-                                                                                           "maxLength": 128}})
+                                            "description": header.description,
+                                            # The server trims the value: it needs a visible character.
+                                            "schema": {"type": "string", "minLength": 1, "maxLength": 128,
+                                                       "pattern": r"\S"}})
         if op.query is not None:
             schema = query_schemas[op.query]
             required = set(schema.get("required", []))
