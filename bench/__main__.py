@@ -72,19 +72,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _proc_field(path: str, pattern: str) -> str | None:
+    """One field of a /proc file, or None where the file or the field is absent (not Linux)."""
+    try:
+        match = re.search(pattern, Path(path).read_text(), re.MULTILINE)
+    except OSError:
+        return None
+    return match.group(1).strip() if match else None
+
+
 def machine() -> dict[str, Any]:
-    cpu_model = "unknown CPU"
-    try:
-        match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-        cpu_model = match.group(1).strip() if match else cpu_model
-    except OSError:
-        pass
-    memory_kib = 0
-    try:
-        match = re.search(r"^MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text(), re.MULTILINE)
-        memory_kib = int(match.group(1)) if match else 0
-    except OSError:
-        pass
+    cpu_model = _proc_field("/proc/cpuinfo", r"^model name\s*:\s*(.+)$") or "unknown CPU"
+    memory_kib = int(_proc_field("/proc/meminfo", r"^MemTotal:\s*(\d+) kB") or 0)
     return {
         "cores": os.cpu_count(),
         "cpu_model": cpu_model,

@@ -13,7 +13,7 @@ MARKER = "WRK_JSON "
 
 
 class WrkError(RuntimeError):
-    pass
+    """wrk failed to run or printed no result we can read."""
 
 
 @dataclass(frozen=True)
