@@ -74,8 +74,9 @@ def print_outputs(plan: PlanResult) -> None:
 
 
 def write_resources(plan: PlanResult, out_dir: Path) -> Path:
-    """resources.json: every registration (type, name, parent, provider, masked inputs) and the
-    masked outputs, for review and for the later artifacts."""
+    """resources.json: every registration (URN, type, name, parent, provider, options, explicit and
+    property dependencies, masked inputs) and the masked outputs, sorted by URN so that two runs of
+    the same program give the same file: a restructuring is proven by an unchanged resources.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "resources.json"
     path.write_text(
@@ -85,14 +86,26 @@ def write_resources(plan: PlanResult, out_dir: Path) -> Path:
                 "project": plan.project,
                 "resources": [
                     {
+                        "urn": r.urn,
                         "type": r.type,
                         "name": r.name,
                         "parent": r.parent_name,
                         "custom": r.custom,
                         "provider": r.provider_urn.rsplit("::", 1)[-1],
+                        "dependencies": sorted(set(r.dependencies)),
+                        "propertyDependencies": {
+                            key: sorted(set(urns)) for key, urns in r.property_dependencies.items() if urns
+                        },
+                        "options": {
+                            "protect": r.protect,
+                            "deleteBeforeReplace": r.delete_before_replace,
+                            "ignoreChanges": sorted(r.ignore_changes),
+                            "additionalSecretOutputs": sorted(r.additional_secret_outputs),
+                            "aliases": r.aliases,
+                        },
                         "inputs": r.inputs,
                     }
-                    for r in plan.resources
+                    for r in sorted(plan.resources, key=lambda r: r.urn)
                 ],
                 "types": type_counts(plan.resources),
                 "outputs": plan.outputs,

@@ -66,6 +66,23 @@ def test_plan_writes_resources_json_without_secret_values(dev_run):
     assert password not in path.read_text()
 
 
+def test_resources_json_is_the_same_on_every_run_and_records_the_graph(dev_run, tmp_path):
+    _, _, _, out = dev_run
+    first = (out / "dev" / "resources.json").read_text()
+    assert main(["--stack", "dev", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "dev" / "resources.json").read_text() == first
+    resources = json.loads(first)["resources"]
+    assert [r["urn"] for r in resources] == sorted(r["urn"] for r in resources)
+    by_name = {(r["type"], r["name"]): r for r in resources}
+    kubeconfig = by_name[("pulumi-python:dynamic/dhakacart:K3sKubeconfig", "k3s-kubeconfig")]
+    association = by_name[("aws:ec2/eipAssociation:EipAssociation", "k3s-eip-association")]
+    assert association["urn"] in kubeconfig["dependencies"]
+    assert kubeconfig["options"]["additionalSecretOutputs"] == ["kubeconfig"]
+    server = by_name[("aws:ec2/instance:Instance", "k3s-server")]
+    assert server["options"]["ignoreChanges"] == ["ami", "userData"]
+    assert any(server["urn"] in urns for urns in association["propertyDependencies"].values())
+
+
 def test_unknown_stack_is_a_clear_error_with_exit_2(capsys, tmp_path):
     assert main(["--stack", "staging", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
