@@ -22,6 +22,7 @@ from dhakacart_infra.k8s.monitoring import AlertReceivers, Monitoring, Monitorin
 from dhakacart_infra.k8s.shop_observability import ShopObservability, ShopObservabilityArgs
 from dhakacart_infra.k8s.storefront import Storefront, StorefrontArgs
 from dhakacart_infra.k8s.tls import Tls, TlsArgs
+from dhakacart_infra.names import SHOP_NAMESPACE, StackOutput
 from dhakacart_infra.tags import aws_provider
 
 # Read and validated before any resource is declared: a bad value stops here with a ConfigError.
@@ -103,7 +104,7 @@ tls = Tls("tls", TlsArgs(acme_email=config.app.acme_email, production=config.is_
 shop = Storefront(
     "shop",
     StorefrontArgs(
-        namespace="dhakacart",
+        namespace=SHOP_NAMESPACE,
         image=config.app.app_image,
         host=host,
         environment=config.environment,
@@ -178,28 +179,28 @@ shop_observability = ShopObservability(
     opts=on_k3s,
 )
 
-pulumi.export("environment", config.environment)
-pulumi.export("region", config.region)
-pulumi.export("vpcId", network.vpc_id)
-pulumi.export("clusterPublicIp", cluster.public_ip)
-pulumi.export("instanceId", cluster.instance_id)
-pulumi.export("ssmStartSessionCommand", cluster.ssm_start_session_command)
-pulumi.export("databaseEndpoint", database.address)
-pulumi.export("databasePort", database.port)
-pulumi.export("kubeconfig", cluster.kubeconfig)
-pulumi.export("storefrontUrl", shop.url)
-pulumi.export("apiUrl", shop.api_url)
-pulumi.export("namespace", shop.namespace_name)
-pulumi.export("grafanaUrl", monitoring.grafana_url)
-pulumi.export("grafanaAdminPasswordCommand", monitoring.grafana_admin_password_command)
+pulumi.export(StackOutput.ENVIRONMENT, config.environment)
+pulumi.export(StackOutput.REGION, config.region)
+pulumi.export(StackOutput.VPC_ID, network.vpc_id)
+pulumi.export(StackOutput.CLUSTER_PUBLIC_IP, cluster.public_ip)
+pulumi.export(StackOutput.INSTANCE_ID, cluster.instance_id)
+pulumi.export(StackOutput.SSM_START_SESSION_COMMAND, cluster.ssm_start_session_command)
+pulumi.export(StackOutput.DATABASE_ENDPOINT, database.address)
+pulumi.export(StackOutput.DATABASE_PORT, database.port)
+pulumi.export(StackOutput.KUBECONFIG, cluster.kubeconfig)
+pulumi.export(StackOutput.STOREFRONT_URL, shop.url)
+pulumi.export(StackOutput.API_URL, shop.api_url)
+pulumi.export(StackOutput.NAMESPACE, shop.namespace_name)
+pulumi.export(StackOutput.GRAFANA_URL, monitoring.grafana_url)
+pulumi.export(StackOutput.GRAFANA_ADMIN_PASSWORD_COMMAND, monitoring.grafana_admin_password_command)
 # What the ops tool (python -m dhakacart_infra.ops) reads: the instance by its RDS identifier
 # (the resource id is the DbiResourceId), the pieces a restore must reuse, and the export target.
-pulumi.export("databaseInstanceId", database.identifier)
-pulumi.export("databaseSubnetGroup", database.subnet_group_name)
-pulumi.export("databaseParameterGroup", database.parameter_group_name)
-pulumi.export("databaseSecurityGroupId", database.security_group_id)
-pulumi.export("databaseKmsKeyArn", database.kms_key_arn)
-pulumi.export("manualSnapshotRetentionDays", config.database.manual_snapshot_retention_days)
-pulumi.export("snapshotExportBucket", snapshot_exports.bucket_name)
-pulumi.export("snapshotExportRoleArn", snapshot_exports.role_arn)
-pulumi.export("snapshotExportKmsKeyArn", snapshot_exports.kms_key_arn)
+pulumi.export(StackOutput.DATABASE_INSTANCE_ID, database.identifier)
+pulumi.export(StackOutput.DATABASE_SUBNET_GROUP, database.subnet_group_name)
+pulumi.export(StackOutput.DATABASE_PARAMETER_GROUP, database.parameter_group_name)
+pulumi.export(StackOutput.DATABASE_SECURITY_GROUP_ID, database.security_group_id)
+pulumi.export(StackOutput.DATABASE_KMS_KEY_ARN, database.kms_key_arn)
+pulumi.export(StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS, config.database.manual_snapshot_retention_days)
+pulumi.export(StackOutput.SNAPSHOT_EXPORT_BUCKET, snapshot_exports.bucket_name)
+pulumi.export(StackOutput.SNAPSHOT_EXPORT_ROLE_ARN, snapshot_exports.role_arn)
+pulumi.export(StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN, snapshot_exports.kms_key_arn)

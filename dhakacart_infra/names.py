@@ -1,0 +1,63 @@
+"""Names that more than one part of the platform must agree on, defined once.
+
+The program creates these objects, the alerts and dashboards select them, the ops tool and the
+runbook's commands address them, and the stack outputs hand them to operators. A name that is
+written twice drifts; so every one of them is imported from here (tests/infra/test_names.py looks
+for copies).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+PROJECT = "dhakacart"
+
+# Kubernetes namespaces.
+SHOP_NAMESPACE = "dhakacart"
+MONITORING_NAMESPACE = "monitoring"
+# node-exporter alone needs the host's namespaces and filesystem, so it gets a namespace of its own
+# and `monitoring` can enforce a stricter Pod Security level than node-exporter allows.
+NODE_EXPORTER_NAMESPACE = "monitoring-node-exporter"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+KUBE_SYSTEM_NAMESPACE = "kube-system"
+
+# The shop's workloads: app.kubernetes.io/name and the component of each Deployment / Job.
+SHOP_APP_NAME = "dhakacart"
+WEB_COMPONENT = "web"
+API_COMPONENT = "api"
+MIGRATION_COMPONENT = "migrate"
+
+# Ports the shop's containers listen on (app/gunicorn.conf.py reads PORT and METRICS_PORT).
+SHOP_APP_PORT = 8000
+SHOP_METRICS_PORT = 9102
+SHOP_METRICS_PORT_NAME = "metrics"
+POSTGRES_PORT = 5432
+KUBERNETES_API_PORT = 6443
+
+
+class StackOutput(StrEnum):
+    """Every `pulumi stack output` the program exports; the ops tool reads them by these names."""
+
+    ENVIRONMENT = "environment"
+    REGION = "region"
+    VPC_ID = "vpcId"
+    CLUSTER_PUBLIC_IP = "clusterPublicIp"
+    INSTANCE_ID = "instanceId"
+    SSM_START_SESSION_COMMAND = "ssmStartSessionCommand"
+    DATABASE_ENDPOINT = "databaseEndpoint"
+    DATABASE_PORT = "databasePort"
+    KUBECONFIG = "kubeconfig"
+    STOREFRONT_URL = "storefrontUrl"
+    API_URL = "apiUrl"
+    NAMESPACE = "namespace"
+    GRAFANA_URL = "grafanaUrl"
+    GRAFANA_ADMIN_PASSWORD_COMMAND = "grafanaAdminPasswordCommand"  # noqa: S105 - an output name
+    DATABASE_INSTANCE_ID = "databaseInstanceId"
+    DATABASE_SUBNET_GROUP = "databaseSubnetGroup"
+    DATABASE_PARAMETER_GROUP = "databaseParameterGroup"
+    DATABASE_SECURITY_GROUP_ID = "databaseSecurityGroupId"
+    DATABASE_KMS_KEY_ARN = "databaseKmsKeyArn"
+    MANUAL_SNAPSHOT_RETENTION_DAYS = "manualSnapshotRetentionDays"
+    SNAPSHOT_EXPORT_BUCKET = "snapshotExportBucket"
+    SNAPSHOT_EXPORT_ROLE_ARN = "snapshotExportRoleArn"
+    SNAPSHOT_EXPORT_KMS_KEY_ARN = "snapshotExportKmsKeyArn"
