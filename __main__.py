@@ -16,9 +16,8 @@ from dhakacart_infra.k8s.logging import (
     LoggingArgs,
     LokiS3Storage,
     loki_gateway_url,
-    retention_days,
 )
-from dhakacart_infra.k8s.monitoring import AlertReceivers, Monitoring, MonitoringArgs
+from dhakacart_infra.k8s.monitoring import Monitoring, MonitoringArgs
 from dhakacart_infra.k8s.shop_observability import ShopObservability, ShopObservabilityArgs
 from dhakacart_infra.k8s.storefront import Storefront, StorefrontArgs
 from dhakacart_infra.k8s.tls import Tls, TlsArgs
@@ -27,7 +26,6 @@ from dhakacart_infra.tags import aws_provider
 
 # Read and validated before any resource is declared: a bad value stops here with a ConfigError.
 config = load_config()
-log_retention_days = 90 if config.is_production else 30
 
 aws = aws_provider(f"{config.name_prefix}-aws", region=config.region, tags=config.tags)
 on_aws = pulumi.ResourceOptions(provider=aws)
@@ -39,7 +37,7 @@ network = Network(
         vpc_cidr=config.network.vpc_cidr,
         availability_zone_count=config.network.availability_zone_count,
         admin_cidrs=list(config.network.admin_cidrs),
-        flow_log_retention_days=log_retention_days,
+        flow_log_retention_days=config.network.flow_log_retention_days,
     ),
     opts=on_aws,
 )
@@ -66,18 +64,7 @@ database = Database(
         name_prefix=config.name_prefix,
         subnet_ids=network.private_subnet_ids,
         security_group_id=network.database_security_group_id,
-        engine_version=config.database.engine_version,
-        parameter_group_family=config.database.parameter_group_family,
-        instance_class=config.database.instance_class,
-        allocated_storage_gb=config.database.allocated_storage_gb,
-        max_allocated_storage_gb=config.database.max_allocated_storage_gb,
-        multi_az=config.database.multi_az,
-        backup_retention_days=config.database.backup_retention_days,
-        deletion_protection=config.database.deletion_protection,
-        final_snapshot=config.database.final_snapshot,
-        db_name=config.database.db_name,
-        username=config.database.username,
-        log_retention_days=log_retention_days,
+        settings=config.database,
     ),
     opts=on_aws,
 )
@@ -87,8 +74,8 @@ snapshot_exports = SnapshotExports(
     "db-exports",
     SnapshotExportsArgs(
         name_prefix=config.name_prefix,
-        expire_after_days=365 if config.is_production else 30,
-        force_destroy=not config.is_production,
+        expire_after_days=config.backups.export_expiry_days,
+        force_destroy=config.backups.export_force_destroy,
     ),
     opts=on_aws,
 )
@@ -97,7 +84,7 @@ snapshot_exports = SnapshotExports(
 on_k3s = pulumi.ResourceOptions(provider=cluster.provider)
 host = shop_host(config.app.domain_name, cluster.public_ip)
 
-tls = Tls("tls", TlsArgs(acme_email=config.app.acme_email, production=config.is_production), opts=on_k3s)
+tls = Tls("tls", TlsArgs(acme_email=config.app.acme_email, issuer_name=config.app.tls_issuer), opts=on_k3s)
 
 # The shop waits for the database secret (through the migration Job) and the ClusterIssuer
 # (through its Ingress), not for anything else.
@@ -126,12 +113,12 @@ loki_bucket = (
         "loki-logs",
         LokiBucketArgs(
             name_prefix=f"{config.name_prefix}-loki-",
-            retention_days=retention_days(config.monitoring.loki_retention),
+            retention_days=config.monitoring.loki_retention_days,
             instance_role_name=cluster.instance_role_name,
         ),
         opts=on_aws,
     )
-    if config.is_production
+    if config.monitoring.loki_in_s3
     else None
 )
 
@@ -143,14 +130,7 @@ monitoring = Monitoring(
         prometheus_retention=config.monitoring.prometheus_retention,
         prometheus_storage_gb=config.monitoring.prometheus_storage_gb,
         loki_url=loki_gateway_url(),
-        alerting=AlertReceivers(
-            slack_webhook_url=config.alerting.slack_webhook_url,
-            email_to=config.alerting.email_to,
-            smtp_smarthost=config.alerting.smtp_smarthost,
-            smtp_from=config.alerting.smtp_from,
-            smtp_password=config.alerting.smtp_password,
-            smtp_username=config.alerting.smtp_username,
-        ),
+        alerting=config.alerting,
         # Only prod's Loki uses the node's instance role (its S3 bucket); in dev no pod may.
         instance_role_pods=LOKI_SERVER_POD_LABELS if loki_bucket else None,
     ),
@@ -161,7 +141,7 @@ logs = Logging(
     "logging",
     LoggingArgs(
         namespace=monitoring.namespace_name,
-        loki_retention=config.monitoring.loki_retention,
+        loki_retention=f"{config.monitoring.loki_retention_days * 24}h",
         loki_storage_gb=config.monitoring.loki_storage_gb,
         s3=LokiS3Storage(bucket_name=loki_bucket.bucket_name, region=config.region) if loki_bucket else None,
         monitoring_crds=monitoring.release,
@@ -200,7 +180,7 @@ pulumi.export(StackOutput.DATABASE_SUBNET_GROUP, database.subnet_group_name)
 pulumi.export(StackOutput.DATABASE_PARAMETER_GROUP, database.parameter_group_name)
 pulumi.export(StackOutput.DATABASE_SECURITY_GROUP_ID, database.security_group_id)
 pulumi.export(StackOutput.DATABASE_KMS_KEY_ARN, database.kms_key_arn)
-pulumi.export(StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS, config.database.manual_snapshot_retention_days)
+pulumi.export(StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS, config.backups.manual_snapshot_retention_days)
 pulumi.export(StackOutput.SNAPSHOT_EXPORT_BUCKET, snapshot_exports.bucket_name)
 pulumi.export(StackOutput.SNAPSHOT_EXPORT_ROLE_ARN, snapshot_exports.role_arn)
 pulumi.export(StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN, snapshot_exports.kms_key_arn)

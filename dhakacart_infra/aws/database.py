@@ -46,13 +46,11 @@ def connection_url(username: str, password: str, host: str, port: int, db_name: 
     )
 
 
-@dataclass
-class DatabaseArgs:
-    name_prefix: str
-    subnet_ids: pulumi.Input[list[str]]
-    security_group_id: pulumi.Input[str]
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """What the stack configuration decides about the database (config builds it from the db* keys)."""
+
     engine_version: str
-    parameter_group_family: str
     instance_class: str
     allocated_storage_gb: int
     max_allocated_storage_gb: int
@@ -60,9 +58,30 @@ class DatabaseArgs:
     backup_retention_days: int
     deletion_protection: bool
     final_snapshot: bool
+    """A final snapshot on deletion, and the automated backups kept with it."""
+    apply_immediately: bool
+    """Change the instance at once, not in the weekly maintenance window."""
+    key_deletion_window_days: int
+    """How long a deleted encryption key stays recoverable (7 to 30 days)."""
     db_name: str
     username: str
     log_retention_days: int
+
+    @property
+    def engine_major(self) -> int:
+        return int(self.engine_version.split(".")[0])
+
+    @property
+    def parameter_group_family(self) -> str:
+        return f"postgres{self.engine_major}"
+
+
+@dataclass
+class DatabaseArgs:
+    name_prefix: str
+    subnet_ids: pulumi.Input[list[str]]
+    security_group_id: pulumi.Input[str]
+    settings: DatabaseSettings
 
 
 class Database(pulumi.ComponentResource):
@@ -84,6 +103,7 @@ class Database(pulumi.ComponentResource):
         super().__init__("dhakacart:aws:Database", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         prefix = args.name_prefix
+        settings = args.settings
         identifier = f"{prefix}-postgres"
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account = aws.get_caller_identity_output(opts=invoke).account_id
@@ -94,7 +114,7 @@ class Database(pulumi.ComponentResource):
             description=f"{prefix}: PostgreSQL storage, backups, Performance Insights and logs",
             log_group_pattern=f"/aws/rds/instance/{identifier}/*",
             alias=f"{prefix}-postgres",
-            deletion_window_days=30 if args.final_snapshot else 7,
+            deletion_window_days=settings.key_deletion_window_days,
             opts=child,
         )
 
@@ -108,8 +128,8 @@ class Database(pulumi.ComponentResource):
         )
         parameter_group = aws.rds.ParameterGroup(
             f"{name}-params",
-            name=f"{prefix}-{args.parameter_group_family}",
-            family=args.parameter_group_family,
+            name=f"{prefix}-{settings.parameter_group_family}",
+            family=settings.parameter_group_family,
             description=f"{prefix}: TLS only, useful logs",
             parameters=[
                 aws.rds.ParameterGroupParameterArgs(name=key, value=value)
@@ -124,7 +144,7 @@ class Database(pulumi.ComponentResource):
             aws.cloudwatch.LogGroup(
                 f"{name}-log-{log}",
                 name=f"/aws/rds/instance/{identifier}/{log}",
-                retention_in_days=args.log_retention_days,
+                retention_in_days=settings.log_retention_days,
                 kms_key_id=key.arn,
                 opts=child,
             )
@@ -162,30 +182,30 @@ class Database(pulumi.ComponentResource):
             f"{name}-postgres",
             identifier=identifier,
             engine="postgres",
-            engine_version=args.engine_version,
-            instance_class=args.instance_class,
-            allocated_storage=args.allocated_storage_gb,
-            max_allocated_storage=args.max_allocated_storage_gb,
+            engine_version=settings.engine_version,
+            instance_class=settings.instance_class,
+            allocated_storage=settings.allocated_storage_gb,
+            max_allocated_storage=settings.max_allocated_storage_gb,
             storage_type="gp3",
             storage_encrypted=True,
             kms_key_id=key.arn,
-            db_name=args.db_name,
-            username=args.username,
+            db_name=settings.db_name,
+            username=settings.username,
             password=password.result,
             port=POSTGRES_PORT,
             db_subnet_group_name=subnet_group.name,
             parameter_group_name=parameter_group.name,
             vpc_security_group_ids=[args.security_group_id],
             publicly_accessible=False,
-            multi_az=args.multi_az,
-            backup_retention_period=args.backup_retention_days,
+            multi_az=settings.multi_az,
+            backup_retention_period=settings.backup_retention_days,
             backup_window="20:00-21:00",  # 02:00-03:00 in Dhaka, the quietest hour of the shop
             maintenance_window="sun:21:30-sun:22:30",
             copy_tags_to_snapshot=True,
-            deletion_protection=args.deletion_protection,
-            skip_final_snapshot=not args.final_snapshot,
-            final_snapshot_identifier=f"{identifier}-final" if args.final_snapshot else None,
-            delete_automated_backups=not args.final_snapshot,
+            deletion_protection=settings.deletion_protection,
+            skip_final_snapshot=not settings.final_snapshot,
+            final_snapshot_identifier=f"{identifier}-final" if settings.final_snapshot else None,
+            delete_automated_backups=not settings.final_snapshot,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             performance_insights_enabled=True,
             performance_insights_kms_key_id=key.arn,
@@ -195,7 +215,7 @@ class Database(pulumi.ComponentResource):
             auto_minor_version_upgrade=True,
             iam_database_authentication_enabled=True,
             ca_cert_identifier="rds-ca-rsa2048-g1",
-            apply_immediately=not args.final_snapshot,
+            apply_immediately=settings.apply_immediately,
             tags=with_name(identifier),
             # RDS checks the monitoring role's permissions when it enables Enhanced Monitoring, so
             # the policy is attached first.
@@ -208,12 +228,12 @@ class Database(pulumi.ComponentResource):
 
         self.address = instance.address
         self.port = instance.port
-        self.db_name = pulumi.Output.from_input(args.db_name)
-        self.username = pulumi.Output.from_input(args.username)
+        self.db_name = pulumi.Output.from_input(settings.db_name)
+        self.username = pulumi.Output.from_input(settings.username)
         self.password = pulumi.Output.secret(password.result)
         self.connection_url = pulumi.Output.secret(
             pulumi.Output.all(password.result, instance.address, instance.port).apply(
-                lambda v: connection_url(args.username, v[0], v[1], v[2], args.db_name)
+                lambda v: connection_url(settings.username, v[0], v[1], v[2], settings.db_name)
             )
         )
         self.instance_id = instance.id

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -55,8 +54,9 @@ SECRET_KEY_LENGTH = 64
 ENVIRONMENT_LABEL = "dhakacart/environment"
 
 
-class WorkloadSizing(Protocol):
-    """What the stack config says about one workload (config.WorkloadSize has these fields)."""
+@dataclass(frozen=True)
+class WorkloadSizing:
+    """One workload's replica bounds and container resources (the stack keys `web` and `api`)."""
 
     min_replicas: int
     max_replicas: int

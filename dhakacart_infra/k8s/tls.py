@@ -47,12 +47,8 @@ class TlsConfigError(DhakacartError, ValueError):
 class TlsArgs:
     acme_email: pulumi.Input[str]
     """Let's Encrypt sends expiry warnings here (`dhakacart:acmeEmail`)."""
-    production: bool
-    """True: Let's Encrypt production; False: staging (untrusted certificates, high rate limits)."""
-
-
-def cluster_issuer_for(production: bool) -> str:
-    return PRODUCTION_ISSUER if production else STAGING_ISSUER
+    issuer_name: str
+    """PRODUCTION_ISSUER, or STAGING_ISSUER (untrusted certificates, generous rate limits)."""
 
 
 def cert_manager_values() -> dict:
@@ -83,7 +79,9 @@ class Tls(pulumi.ComponentResource):
     def __init__(self, name: str, args: TlsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dhakacart:k8s:Tls", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        issuer_name = cluster_issuer_for(args.production)
+        issuer_name = args.issuer_name
+        if issuer_name not in ACME_SERVERS:
+            raise TlsConfigError(f"unknown ClusterIssuer {issuer_name!r}: one of {', '.join(ACME_SERVERS)}")
 
         # cert-manager's chart runs under the `restricted` Pod Security Standard.
         self.namespace = k8s.core.v1.Namespace(

@@ -238,3 +238,13 @@ def run_program(
     outputs = resolve(dict(root_stack.outputs)) if root_stack is not None else {}
     resources = [monitor.records[urn] for urn in monitor.order]
     return PlanResult(stack=stack, project=project, resources=resources, outputs=outputs)
+
+
+def read_stack_config(stack: str, **kwargs: Any) -> Any:
+    """The StackConfig that `stack`'s file yields (the program's `load_config()` under the same mocks);
+    keyword arguments as for `run_program` (overrides, secret_overrides, remove, root)."""
+    from ..config import load_config
+
+    captured: list[Any] = []
+    run_program(stack, program=lambda: captured.append(load_config()), **kwargs)
+    return captured[0]

@@ -118,10 +118,9 @@ K3S_VALIDATED_ON_UBUNTU = {"26.04": {(1, 34): 11, (1, 35): 8, (1, 36): 4}}
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_stacks_k3s_release_is_validated_on_the_servers_ubuntu(stack):
-    from dhakacart_infra.plan.runner import load_stack_config
+    from dhakacart_infra.plan.runner import read_stack_config
 
-    _, config, _ = load_stack_config(stack)
-    release = re.match(r"v(\d+)\.(\d+)\.(\d+)\+k3s\d+$", config["dhakacart:k3sVersion"])
+    release = re.match(r"v(\d+)\.(\d+)\.(\d+)\+k3s\d+$", read_stack_config(stack).cluster.k3s_version)
     major, minor, patch = map(int, release.groups())
     first_validated = K3S_VALIDATED_ON_UBUNTU[cluster_module.UBUNTU_LTS_VERSION]
     assert (major, minor) in first_validated and patch >= first_validated[(major, minor)]

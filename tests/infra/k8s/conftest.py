@@ -13,7 +13,7 @@ import pytest
 
 from dhakacart_infra.k8s.hosts import shop_host
 from dhakacart_infra.k8s.storefront import Storefront, StorefrontArgs
-from dhakacart_infra.k8s.tls import Tls, TlsArgs
+from dhakacart_infra.k8s.tls import PRODUCTION_ISSUER, STAGING_ISSUER, Tls, TlsArgs
 from dhakacart_infra.plan.runner import PlanResult, run_program
 
 DATABASE_URL = "postgresql+psycopg://dhakacart:s3cr3t-pw@db.internal:5432/dhakacart?sslmode=require"
@@ -46,8 +46,14 @@ def shop_program(
 
     def program() -> None:
         provider = k8s.Provider("k3s", kubeconfig=pulumi.Output.secret("apiVersion: v1\nkind: Config\n"))
-        tls = Tls("tls", TlsArgs(acme_email="ops@dhakacart.example", production=production),
-                  opts=pulumi.ResourceOptions(provider=provider))
+        tls = Tls(
+            "tls",
+            TlsArgs(
+                acme_email="ops@dhakacart.example",
+                issuer_name=PRODUCTION_ISSUER if production else STAGING_ISSUER,
+            ),
+            opts=pulumi.ResourceOptions(provider=provider),
+        )
         shop = Storefront(
             "shop",
             StorefrontArgs(

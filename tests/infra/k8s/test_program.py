@@ -5,10 +5,9 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from dhakacart_infra.config import COMMON_DEFAULTS
 from dhakacart_infra.plan.manifests import is_custom_resource, validate_manifest, write_manifests
 from dhakacart_infra.plan.mocks import is_secret, reveal
-from dhakacart_infra.plan.runner import load_stack_config
+from dhakacart_infra.plan.runner import read_stack_config
 from tests.infra.k8s.kube import (
     CLUSTER_ISSUER,
     INGRESS,
@@ -26,16 +25,7 @@ SUBNET = "aws:ec2/subnet:Subnet"
 
 
 def _k3s_version(stack: str) -> str:
-    _, config, _ = load_stack_config(stack)
-    return config.get("dhakacart:k3sVersion", COMMON_DEFAULTS["k3sVersion"])
-
-
-def _stack_value(stack: str, key: str):
-    import json
-
-    _, config, _ = load_stack_config(stack)
-    raw = config[f"dhakacart:{key}"]
-    return json.loads(raw) if raw[:1] in "{[" else raw
+    return read_stack_config(stack).cluster.k3s_version
 
 
 def test_every_kubernetes_resource_goes_through_the_clusters_provider(stack_plan):
@@ -59,12 +49,12 @@ def test_dev_uses_lets_encrypt_staging_and_prod_production(dev_plan, prod_plan):
 
 @pytest.mark.parametrize("component", ["web", "api"])
 def test_replicas_and_resources_come_from_the_stack_file(stack_plan, component):
-    wanted = _stack_value(stack_plan.stack, component)
+    wanted = getattr(read_stack_config(stack_plan.stack).app, component)
     spec = hpa(stack_plan, component)["spec"]
-    assert (spec["minReplicas"], spec["maxReplicas"]) == (wanted["minReplicas"], wanted["maxReplicas"])
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (wanted.min_replicas, wanted.max_replicas)
     assert container(stack_plan, component)["resources"] == {
-        "requests": {"cpu": wanted["cpuRequest"], "memory": wanted["memoryRequest"]},
-        "limits": {"cpu": wanted["cpuLimit"], "memory": wanted["memoryLimit"]},
+        "requests": {"cpu": wanted.cpu_request, "memory": wanted.memory_request},
+        "limits": {"cpu": wanted.cpu_limit, "memory": wanted.memory_limit},
     }
 
 
@@ -145,7 +135,7 @@ def test_outputs_name_the_shop(dev_plan, prod_plan):
     public_ip = dev_plan.outputs["clusterPublicIp"]
     assert dev_plan.outputs["storefrontUrl"] == f"https://{public_ip.replace('.', '-')}.sslip.io"
     assert dev_plan.outputs["apiUrl"] == dev_plan.outputs["storefrontUrl"] + "/api"
-    domain = _stack_value("prod", "domainName")
+    domain = read_stack_config("prod").app.domain_name
     assert prod_plan.outputs["storefrontUrl"] == f"https://{domain}"
     assert prod_plan.outputs["apiUrl"] == f"https://{domain}/api"
     for plan in (dev_plan, prod_plan):
@@ -162,7 +152,7 @@ def test_the_ingress_serves_the_stacks_host_with_tls(stack_plan):
 
 
 def test_the_image_is_the_configured_one(stack_plan):
-    image = _stack_value(stack_plan.stack, "appImage")
+    image = read_stack_config(stack_plan.stack).app.app_image
     assert container(stack_plan, "web")["image"] == image
     assert container(stack_plan, "api")["image"] == image
     job = stack_plan.one(JOB).revealed()

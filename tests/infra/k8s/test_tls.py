@@ -85,12 +85,12 @@ def test_an_acme_email_that_is_not_an_address_is_refused_with_the_config_key(com
     import pulumi
     import pulumi_kubernetes as k8s
 
-    from dhakacart_infra.k8s.tls import Tls, TlsArgs
+    from dhakacart_infra.k8s.tls import STAGING_ISSUER, Tls, TlsArgs
     from dhakacart_infra.plan.runner import run_program
 
     def program():
         provider = k8s.Provider("k3s", kubeconfig="x")
-        Tls("tls", TlsArgs(acme_email="not-an-email", production=False),
+        Tls("tls", TlsArgs(acme_email="not-an-email", issuer_name=STAGING_ISSUER),
             opts=pulumi.ResourceOptions(provider=provider))
 
     with pytest.raises(Exception, match="acmeEmail"):

@@ -18,7 +18,7 @@ from dhakacart_infra.k8s.logging import (
 )
 from dhakacart_infra.k8s.monitoring import AlertReceivers, Monitoring, MonitoringArgs
 from dhakacart_infra.k8s.shop_observability import ShopObservability, ShopObservabilityArgs
-from dhakacart_infra.k8s.tls import Tls, TlsArgs
+from dhakacart_infra.k8s.tls import STAGING_ISSUER, Tls, TlsArgs
 from dhakacart_infra.plan.runner import PlanResult, run_program
 
 GRAFANA_HOST = "grafana.13-232-1-7.sslip.io"
@@ -37,7 +37,7 @@ def observability_program(
     def program() -> None:
         provider = k8s.Provider("k3s", kubeconfig=pulumi.Output.secret("apiVersion: v1\nkind: Config\n"))
         opts = pulumi.ResourceOptions(provider=provider)
-        tls = Tls("tls", TlsArgs(acme_email="ops@example.com", production=False), opts=opts)
+        tls = Tls("tls", TlsArgs(acme_email="ops@example.com", issuer_name=STAGING_ISSUER), opts=opts)
         monitoring = Monitoring("monitoring", MonitoringArgs(
             grafana_host=GRAFANA_HOST,
             cluster_issuer_name=tls.cluster_issuer_name,

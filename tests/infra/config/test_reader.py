@@ -1,4 +1,4 @@
-"""StackConfig: what each stack file yields, and every value the program refuses (with the fix)."""
+"""The config reader: what each stack file yields, and every value the program refuses (with the fix)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import pulumi
 import pytest
 import yaml
 
-from dhakacart_infra import config as config_module
-from dhakacart_infra.config import StackConfig, load_config
+from dhakacart_infra.config import KEYS_BY_NAME, StackConfig, load_config
+from dhakacart_infra.config.instance_types import INSTANCE_MEMORY_GIB
 from dhakacart_infra.errors import ConfigError
 from dhakacart_infra.plan.mocks import is_secret, resolve, reveal
 from dhakacart_infra.plan.runner import StackFileError, run_program
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def load(
@@ -64,7 +64,11 @@ def test_dev_stack_file_reads_as_a_small_development_stack():
     assert cfg.app.domain_name is None and cfg.app.app_image == "ghcr.io/dhakacart/shop:1.0.0"
     assert (cfg.app.api.min_replicas, cfg.app.api.max_replicas) == (2, 4)
     assert (cfg.app.web.min_replicas, cfg.app.web.max_replicas) == (2, 3)
-    assert cfg.monitoring.prometheus_retention == "7d" and cfg.monitoring.loki_retention == "168h"
+    assert cfg.monitoring.prometheus_retention == "7d" and cfg.monitoring.loki_retention_days == 7
+    assert not cfg.monitoring.loki_in_s3 and cfg.app.tls_issuer == "letsencrypt-staging"
+    assert cfg.network.flow_log_retention_days == cfg.database.log_retention_days == 30
+    assert (cfg.backups.export_expiry_days, cfg.backups.export_force_destroy) == (30, True)
+    assert cfg.database.apply_immediately and cfg.database.key_deletion_window_days == 7
     assert cfg.alerting.slack_webhook_url is None and cfg.alerting.email_to is None
 
 
@@ -78,7 +82,11 @@ def test_prod_stack_file_reads_as_a_protected_production_stack():
     assert (cfg.app.api.min_replicas, cfg.app.api.max_replicas) == (3, 10)
     assert (cfg.app.web.min_replicas, cfg.app.web.max_replicas) == (3, 8)
     assert cfg.app.domain_name == "shop.dhakacart.example"
-    assert cfg.monitoring.prometheus_storage_gb == 50 and cfg.monitoring.loki_retention == "720h"
+    assert cfg.monitoring.prometheus_storage_gb == 50 and cfg.monitoring.loki_retention_days == 30
+    assert cfg.monitoring.loki_in_s3 and cfg.app.tls_issuer == "letsencrypt-production"
+    assert cfg.network.flow_log_retention_days == cfg.database.log_retention_days == 90
+    assert (cfg.backups.export_expiry_days, cfg.backups.export_force_destroy) == (365, False)
+    assert not cfg.database.apply_immediately and cfg.database.key_deletion_window_days == 30
     assert cfg.alerting.email_to == "oncall@dhakacart.example"
     assert cfg.tags == {"Project": "dhakacart", "Environment": "prod", "Stack": "prod", "ManagedBy": "pulumi"}
 
@@ -95,18 +103,23 @@ def test_config_objects_are_frozen():
 def test_environment_defaults_fill_keys_missing_from_the_stack_file(stack):
     keys = ("k3sInstanceType", "dbInstanceClass", "dbBackupRetentionDays", "web", "lokiRetention")
     cfg = load(stack, remove=keys)
-    defaults = config_module.ENVIRONMENT_DEFAULTS[stack]
-    assert cfg.cluster.instance_type == defaults["k3sInstanceType"]
-    assert cfg.database.instance_class == defaults["dbInstanceClass"]
-    assert cfg.database.backup_retention_days == defaults["dbBackupRetentionDays"]
-    assert cfg.app.web.max_replicas == defaults["web"]["maxReplicas"]
-    assert cfg.monitoring.loki_retention == defaults["lokiRetention"]
+    default = {key: KEYS_BY_NAME[key].default(stack) for key in keys}
+    assert cfg.cluster.instance_type == default["k3sInstanceType"]
+    assert cfg.database.instance_class == default["dbInstanceClass"]
+    assert cfg.database.backup_retention_days == default["dbBackupRetentionDays"]
+    assert cfg.app.web.max_replicas == default["web"]["maxReplicas"]
+    assert cfg.monitoring.loki_retention_days * 24 == int(default["lokiRetention"].removesuffix("h"))
 
 
 def test_a_partial_workload_object_keeps_the_other_fields_default():
     cfg = load("dev", overrides={"api": {"maxReplicas": 6}})
     assert cfg.app.api.max_replicas == 6
-    assert cfg.app.api.min_replicas == config_module.ENVIRONMENT_DEFAULTS["dev"]["api"]["minReplicas"]
+    assert cfg.app.api.min_replicas == KEYS_BY_NAME["api"].default("dev")["minReplicas"]
+
+
+@pytest.mark.parametrize(("text", "days"), [("168h", 7), ("7d", 7), ("1w", 7), ("24h", 1), ("4w", 28)])
+def test_loki_retention_is_whole_days_in_hours_days_or_weeks(text, days):
+    assert load("dev", overrides={"lokiRetention": text}).monitoring.loki_retention_days == days
 
 
 def test_alert_secrets_come_back_as_pulumi_secrets():
@@ -127,11 +140,11 @@ def test_alert_secrets_come_back_as_pulumi_secrets():
 def test_secure_stack_values_stay_secret(tmp_path):
     for name in ("Pulumi.yaml",):
         (tmp_path / name).write_text((ROOT / name).read_text())
-    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    stack = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
     stack["config"]["dhakacart:alertSmtpPassword"] = {"secure": "v1:AAAA"}
-    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump(stack))
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack))
     captured: list[StackConfig] = []
-    run_program("dev", root=tmp_path, program=lambda: captured.append(load_config()))
+    run_program("prod", root=tmp_path, program=lambda: captured.append(load_config()))
     assert is_secret(resolve(captured[0].alerting.smtp_password))
 
 
@@ -210,8 +223,17 @@ REJECTIONS = [
     ("dev", {"web": {"replicas": 3}}, "web", "unknown fields"),
     ("dev", {"web": "[1, 2]"}, "web", "must be an object"),
     ("dev", {"prometheusRetention": "two weeks"}, "prometheusRetention", "Prometheus duration"),
-    ("dev", {"lokiRetention": "7d"}, "lokiRetention", "in hours"),
-    ("dev", {"lokiRetention": "100h"}, "lokiRetention", "in hours"),
+    ("dev", {"lokiRetention": "7x"}, "lokiRetention", "whole days"),
+    ("dev", {"lokiRetention": "100h"}, "lokiRetention", "whole days"),
+    ("dev", {"lokiStorage": "gcs"}, "lokiStorage", "one of filesystem, s3"),
+    ("dev", {"logRetentionDays": 10}, "logRetentionDays", "CloudWatch Logs accepts"),
+    ("prod", {"k3sTerminationProtection": False}, "k3sTerminationProtection", "must be true in prod"),
+    ("prod", {"dbFinalSnapshot": False}, "dbFinalSnapshot", "must be true in prod"),
+    ("prod", {"tlsIssuer": "letsencrypt-staging"}, "tlsIssuer", "letsencrypt-production in prod"),
+    ("dev", {"tlsIssuer": "self-signed"}, "tlsIssuer", "one of letsencrypt-staging"),
+    ("dev", {"dbKeyDeletionWindowDays": 3}, "dbKeyDeletionWindowDays", "between 7 and 30"),
+    ("dev", {"snapshotExportExpiryDays": 0}, "snapshotExportExpiryDays", "between 1"),
+    ("dev", {"alertSmtpUsername": "ses-user"}, "alertEmailTo", "required when"),
     ("dev", {"prometheusStorageGb": 1}, "prometheusStorageGb", "between 5"),
     ("dev", {"lokiStorageGb": 0}, "lokiStorageGb", "between 5"),
     ("dev", {"alertEmailTo": "oncall@dhakacart.example"}, "alertSmtpSmarthost", "required when alertEmailTo"),
@@ -325,96 +347,11 @@ def test_image_with_registry_port_tag_and_digest_is_accepted():
 
 
 def test_every_instance_type_in_the_table_is_judged_by_its_memory():
-    small = [t for t, gib in config_module.INSTANCE_MEMORY_GIB.items() if gib < 4]
+    small = [t for t, gib in INSTANCE_MEMORY_GIB.items() if gib < 4]
     assert "t2.micro" in small
     for instance_type in small:
         assert "k3sInstanceType" in problems("dev", {"k3sInstanceType": instance_type}).keys
     assert load("dev", overrides={"k3sInstanceType": "m6i.large"}).cluster.instance_memory_gib == 8
-
-
-# --- Pulumi.yaml documents every key ---------------------------------------------------------
-
-
-def _project_config() -> dict[str, Any]:
-    """The project's own keys (namespaced ones such as pulumi:... configure the engine)."""
-    config = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    return {key: spec for key, spec in config.items() if ":" not in key}
-
-
-OBJECT_KEYS = ("web", "api")  # objects: documented in Pulumi.yaml's comments (no object config type)
-
-
-def _documented_in_comments(key: str) -> bool:
-    return any(line.startswith(f"#   {key} (") for line in (ROOT / "Pulumi.yaml").read_text().splitlines())
-
-
-def test_pulumi_yaml_documents_every_key_the_program_reads():
-    declared = _project_config()
-    read = (
-        set(config_module.COMMON_DEFAULTS)
-        | set(config_module.ENVIRONMENT_DEFAULTS["dev"])
-        | set(config_module.REQUIRED_KEYS)
-        | set(config_module.OPTIONAL_KEYS)
-    )
-    assert set(declared) - read == set()
-    undeclared = read - set(declared) - set(OBJECT_KEYS)
-    assert [key for key in sorted(undeclared) if not _documented_in_comments(key)] == []
-    for key, spec in declared.items():
-        assert spec.get("description"), key
-        # The Pulumi CLI's project schema requires a type, one of these; arrays need items.
-        assert spec.get("type") in ("string", "integer", "boolean", "array"), key
-        assert spec["type"] != "array" or spec.get("items"), key
-    text = (ROOT / "Pulumi.yaml").read_text()
-    for key in OBJECT_KEYS:
-        assert f"#   {key}   (object)" in text
-    assert all(field in text for field in config_module.WORKLOAD_KEYS)
-
-
-def test_pulumi_yaml_requires_exactly_the_keys_the_program_requires():
-    # The Pulumi CLI refuses a stack that leaves out a declared key without a default ("Stack 'dev'
-    # is missing configuration value ..."), before the program runs. Declaring an optional or
-    # environment-dependent key without a default would make it required for every stack.
-    without_default = {key for key, spec in _project_config().items() if "default" not in spec}
-    assert without_default == set(config_module.REQUIRED_KEYS)
-
-
-def test_pulumi_yaml_defaults_match_the_program_defaults():
-    for key, spec in _project_config().items():
-        if "default" not in spec:
-            continue
-        if key in config_module.OPTIONAL_KEYS:
-            assert spec["default"] == "", f"{key}: optional, so its default must read as unset"
-        else:
-            assert spec["default"] == config_module.COMMON_DEFAULTS[key], key
-    for key in set(config_module.ENVIRONMENT_DEFAULTS["dev"]) - set(OBJECT_KEYS):
-        assert key not in _project_config(), f"{key} depends on the environment: no project default fits"
-
-
-def test_secret_keys_are_documented_as_secrets_and_not_declared():
-    # A declared secret could have no plain default, so the CLI would require it in every stack.
-    declared = _project_config()
-    for key in config_module.SECRET_KEYS:
-        assert key not in declared
-        assert any(line.startswith(f"#   {key} (string, secret)")
-                   for line in (ROOT / "Pulumi.yaml").read_text().splitlines()), key
-
-
-def test_a_stack_file_with_only_the_required_keys_gets_the_environment_defaults(tmp_path):
-    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (tmp_path / "Pulumi.lean.yaml").write_text(yaml.safe_dump({"config": {
-        "dhakacart:environment": "prod",
-        "dhakacart:adminCidrs": ["203.0.113.0/24"],
-        "dhakacart:acmeEmail": "ops@dhakacart.example",
-        "dhakacart:appImage": "ghcr.io/dhakacart/shop:1.0.0",
-    }}))
-    captured: list[StackConfig] = []
-    run_program("lean", root=tmp_path, program=lambda: captured.append(load_config()))
-    cfg = captured[0]
-    prod = config_module.ENVIRONMENT_DEFAULTS["prod"]
-    assert cfg.cluster.instance_type == prod["k3sInstanceType"]
-    assert cfg.database.multi_az is True
-    assert cfg.database.backup_retention_days == prod["dbBackupRetentionDays"]
-    assert cfg.alerting.email_to is None and cfg.alerting.slack_webhook_url is None
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -1,0 +1,163 @@
+"""Rules over several keys, and the rules that hold in production only, beside the key table.
+
+Each rule reads the parsed values (None where a key was missing or refused, so rules never judge
+a value twice) and returns the problems it finds. `environment` is the stack's `environment` key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .kinds import IPV6_REASON
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem a rule found: the key (or `key.field`), its value, why, and the value to suggest."""
+
+    key: str
+    value: Any
+    reason: str
+    example: str
+
+
+Values = Mapping[str, Any]
+Rule = Callable[[Values, str], list[Finding]]
+
+ADMIN_EXAMPLE = "adminCidrs[0] 203.0.113.7/32"
+
+
+def admin_api_not_world_open(values: Values, environment: str) -> list[Finding]:
+    """`adminCidrs` never holds an IPv6 range (the VPC is IPv4-only), nor 0.0.0.0/0 in prod."""
+    found = []
+    for cidr in values.get("adminCidrs") or ():
+        network = ipaddress.ip_network(cidr)
+        if network.prefixlen == 0 and environment == "prod":
+            found.append(
+                Finding(
+                    "adminCidrs",
+                    cidr,
+                    "opens the Kubernetes API to the whole internet, which prod "
+                    "forbids; list your office or VPN egress addresses",
+                    ADMIN_EXAMPLE,
+                )
+            )
+        elif network.version == 6:
+            found.append(Finding("adminCidrs", cidr, IPV6_REASON, ADMIN_EXAMPLE))
+    return found
+
+
+# Protections prod may not switch off: key -> why.
+PRODUCTION_TRUE = {
+    "dbMultiAz": "must be true in prod: a single-AZ database is an outage when its zone fails",
+    "dbDeletionProtection": "must be true in prod so a stray `pulumi destroy` cannot delete the database",
+    "dbFinalSnapshot": "must be true in prod: a database deleted without a final snapshot takes every order "
+    "with it",
+    "k3sTerminationProtection": "must be true in prod so a stray `pulumi destroy` or console click cannot "
+    "terminate the cluster's server",
+}
+
+
+def production_protections(values: Values, environment: str) -> list[Finding]:
+    """In prod, every protection in PRODUCTION_TRUE is on:"""
+    if environment != "prod":
+        return []
+    return [
+        Finding(key, False, reason, "true")
+        for key, reason in PRODUCTION_TRUE.items()
+        if values.get(key) is False
+    ]
+
+
+def production_certificates(values: Values, environment: str) -> list[Finding]:
+    """In prod, `tlsIssuer` is letsencrypt-production."""
+    issuer = values.get("tlsIssuer")
+    if environment == "prod" and issuer == "letsencrypt-staging":
+        return [
+            Finding(
+                "tlsIssuer",
+                issuer,
+                "must be letsencrypt-production in prod: browsers do not trust "
+                "Let's Encrypt staging certificates",
+                "letsencrypt-production",
+            )
+        ]
+    return []
+
+
+def production_replicas(values: Values, environment: str) -> list[Finding]:
+    """In prod, `web.minReplicas` and `api.minReplicas` are at least 2."""
+    if environment != "prod":
+        return []
+    found = []
+    for key in ("web", "api"):
+        size = values.get(key)
+        if size is not None and size["minReplicas"] < 2:
+            found.append(
+                Finding(
+                    f"{key}.minReplicas",
+                    size["minReplicas"],
+                    "must be at least 2 in prod so one pod "
+                    "can be disrupted (PodDisruptionBudget) without an outage",
+                    f"{key}.minReplicas 3",
+                )
+            )
+    return found
+
+
+def storage_ceiling_above_start(values: Values, environment: str) -> list[Finding]:
+    """`dbMaxAllocatedStorageGb` is larger than `dbAllocatedStorageGb`."""
+    start, ceiling = values.get("dbAllocatedStorageGb"), values.get("dbMaxAllocatedStorageGb")
+    if start is not None and ceiling is not None and ceiling <= start:
+        return [
+            Finding(
+                "dbMaxAllocatedStorageGb",
+                ceiling,
+                f"must be larger than dbAllocatedStorageGb ({start}) for storage autoscaling to have room",
+                str(start * 2),
+            )
+        ]
+    return []
+
+
+def email_alerts_complete(values: Values, environment: str) -> list[Finding]:
+    """`alertEmailTo` needs `alertSmtpSmarthost` and `alertSmtpFrom`; any SMTP key needs `alertEmailTo`."""
+    if values.get("alertEmailTo"):
+        return [
+            Finding(
+                key,
+                None,
+                "is required when alertEmailTo is set (Alertmanager needs a mail server and a sender)",
+                example,
+            )
+            for key, example in (
+                ("alertSmtpSmarthost", "email-smtp.ap-south-1.amazonaws.com:587"),
+                ("alertSmtpFrom", "alerts@dhakacart.example"),
+            )
+            if not values.get(key)
+        ]
+    smtp_keys = ("alertSmtpSmarthost", "alertSmtpFrom", "alertSmtpUsername", "alertSmtpPassword")
+    if any(values.get(k) for k in smtp_keys):
+        return [
+            Finding(
+                "alertEmailTo",
+                None,
+                "is required when alertSmtpSmarthost, alertSmtpFrom, "
+                "alertSmtpUsername or alertSmtpPassword is set",
+                "oncall@dhakacart.example",
+            )
+        ]
+    return []
+
+
+RULES: tuple[Rule, ...] = (
+    admin_api_not_world_open,
+    production_protections,
+    production_certificates,
+    production_replicas,
+    storage_ceiling_above_start,
+    email_alerts_complete,
+)
