@@ -19,19 +19,15 @@ sleep are attributes so tests can replace them. It uses the AWS credentials of t
 
 from __future__ import annotations
 
-import base64
 import functools
 import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pulumi
-import yaml
 from pulumi.dynamic import ResourceProvider
 
-from ..plan.mocks import register_dynamic_outputs
 from .kubeconfig_provider import (  # noqa: F401 - the provider's API, re-exported for callers and tests
     DEFAULT_API_TIMEOUT_SECONDS,
     DEFAULT_PARAMETER_TIMEOUT_SECONDS,
@@ -98,41 +94,3 @@ class K3sKubeconfig(pulumi.dynamic.Resource, module="dhakacart", name="K3sKubeco
         secret = pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"])
         provider = provider_class_by_value()()
         super().__init__(provider, name, props, pulumi.ResourceOptions.merge(opts, secret))
-
-
-def _fake_pem(kind: str, label: str) -> str:
-    body = base64.b64encode(f"offline-plan {label} {kind}".encode() * 3).decode()
-    return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n"
-
-
-@register_dynamic_outputs(TYPE_TOKEN)
-def _offline_outputs(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    """What the real provider returns, shaped like K3s's kubeconfig (server = https://<EIP>:6443)."""
-    b64 = lambda text: base64.b64encode(text.encode()).decode()  # noqa: E731
-    doc = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "current-context": "default",
-        "preferences": {},
-        "clusters": [
-            {
-                "name": "default",
-                "cluster": {
-                    "server": inputs.get("server_url", "https://127.0.0.1:6443"),
-                    "certificate-authority-data": b64(_fake_pem("CERTIFICATE", "k3s-server-ca")),
-                },
-            }
-        ],
-        "contexts": [{"name": "default", "context": {"cluster": "default", "user": "default"}}],
-        "users": [
-            {
-                "name": "default",
-                "user": {
-                    "client-certificate-data": b64(_fake_pem("CERTIFICATE", "k3s-admin")),
-                    "client-key-data": b64(_fake_pem("EC PRIVATE KEY", "k3s-admin")),
-                },
-            }
-        ],
-    }
-    marker = f"{INSTANCE_MARKER}{inputs.get('instance_id', '')}\n"
-    return {"kubeconfig": marker + yaml.safe_dump(doc, sort_keys=False)}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +23,8 @@ from google.protobuf import json_format
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from pulumi.runtime.sync_await import _sync_await
+
+from .dynamic_outputs import DYNAMIC_RESOURCE_OUTPUTS
 
 MOCK_ACCOUNT_ID = "123456789012"
 MOCK_REGION_ZONES = {"a": "aps1-az1", "b": "aps1-az3", "c": "aps1-az2"}
@@ -110,21 +111,6 @@ class RecordedResource:
 
     def revealed(self) -> dict[str, Any]:
         return reveal(self.inputs)
-
-
-DynamicOutputs = Callable[[str, dict[str, Any]], dict[str, Any]]
-
-# Dynamic resources run provider code the mocks cannot run: each registers here what its real
-# provider would return, keyed by its type token (`pulumi-python:dynamic/<module>:<Name>`).
-DYNAMIC_RESOURCE_OUTPUTS: dict[str, DynamicOutputs] = {}
-
-
-def register_dynamic_outputs(type_token: str) -> Callable[[DynamicOutputs], DynamicOutputs]:
-    def decorator(fn: DynamicOutputs) -> DynamicOutputs:
-        DYNAMIC_RESOURCE_OUTPUTS[type_token] = fn
-        return fn
-
-    return decorator
 
 
 class PlanMocks(pulumi.runtime.Mocks):
@@ -267,7 +253,7 @@ class PlanMocks(pulumi.runtime.Mocks):
             if producer is None:
                 raise MockGapError(
                     f"No mock outputs for dynamic resource type {typ!r}: register them with "
-                    "@register_dynamic_outputs in the module that defines the resource."
+                    "an entry in dhakacart_infra/plan/dynamic_outputs.py."
                 )
             extra.update(producer(name, inputs))
             extra.pop("__provider", None)

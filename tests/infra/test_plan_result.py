@@ -83,6 +83,6 @@ def test_a_dynamic_resource_without_registered_outputs_is_refused(run_stack):
         def __init__(self, name: str) -> None:
             super().__init__(ResourceProvider(), name, {})
 
-    expected = r"pulumi-python:dynamic/test:Unregistered.*register_dynamic_outputs"
+    expected = r"pulumi-python:dynamic/test:Unregistered.*plan/dynamic_outputs.py"
     with pytest.raises(MockGapError, match=expected):
         run_stack("dev", program=lambda: Unregistered("gap"))

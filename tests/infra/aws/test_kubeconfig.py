@@ -22,6 +22,7 @@ from dhakacart_infra.aws.kubeconfig import (
     kubeconfig_instance,
     wait_until,
 )
+from dhakacart_infra.plan.dynamic_outputs import k3s_kubeconfig_outputs
 
 REGION = "ap-south-1"
 PARAMETER = "/dhakacart/dev/k3s/kubeconfig"
@@ -31,7 +32,7 @@ SERVER = "https://13.232.10.20:6443"
 
 def published_kubeconfig(instance_id: str = INSTANCE) -> str:
     """A kubeconfig shaped exactly like the one cloud-init publishes (the offline plan's answer)."""
-    return kc._offline_outputs("k3s-kubeconfig", {"server_url": SERVER, "instance_id": instance_id})[
+    return k3s_kubeconfig_outputs("k3s-kubeconfig", {"server_url": SERVER, "instance_id": instance_id})[
         "kubeconfig"
     ]
 
