@@ -56,3 +56,9 @@ class ConfigError(DhakacartError):
     @property
     def keys(self) -> list[str]:
         return [p.key for p in self.problems]
+
+
+class ComponentInputError(DhakacartError, ValueError):
+    """A component was handed arguments it cannot build from: an invariant of the component itself
+    (the stack's keys are checked before, by the config). Messages name the component's argument,
+    never a config key: the component does not know where its arguments came from."""

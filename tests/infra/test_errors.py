@@ -16,16 +16,15 @@ import dhakacart_infra
 from dhakacart_infra.aws.loki_bucket import LokiBucketConfigError
 from dhakacart_infra.aws.private_bucket import PrivateBucketConfigError
 from dhakacart_infra.aws.snapshot_exports import SnapshotExportsConfigError
-from dhakacart_infra.errors import ConfigError, ConfigProblem, DhakacartError
+from dhakacart_infra.errors import ComponentInputError, ConfigError, ConfigProblem, DhakacartError
 from dhakacart_infra.k8s.hosts import HostNameError
 from dhakacart_infra.k8s.labels import LabelValueError
 from dhakacart_infra.k8s.monitoring import MonitoringConfigError
-from dhakacart_infra.k8s.storefront import StorefrontConfigError
 from dhakacart_infra.k8s.tls import TlsConfigError
 
 PROGRAM_ERRORS = [
     TlsConfigError,
-    StorefrontConfigError,
+    ComponentInputError,
     HostNameError,
     MonitoringConfigError,
     LabelValueError,
