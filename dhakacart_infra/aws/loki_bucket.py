@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from ..errors import DhakacartError
+from ..errors import ComponentInputError
 from .iam import policy_document
 from .private_bucket import PrivateBucket, PrivateBucketArgs
 
@@ -31,10 +31,6 @@ LOKI_KMS_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 LIFECYCLE_GRACE_DAYS = 1
 # Days a deleted or overwritten object's old version is kept (undo window for a bad delete).
 NONCURRENT_VERSION_DAYS = 1
-
-
-class LokiBucketConfigError(DhakacartError, ValueError):
-    """Inputs the Loki bucket cannot be built from."""
 
 
 @dataclass
@@ -81,9 +77,9 @@ class LokiBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LokiBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if not isinstance(args.retention_days, int) or args.retention_days < 1:
-            raise LokiBucketConfigError(
-                f"retention_days {args.retention_days!r} must be a whole number of days, at least 1 "
-                "(it comes from `dhakacart:lokiRetention`)."
+            raise ComponentInputError(
+                f"LokiBucket: retention_days {args.retention_days!r} must be a whole number of days, "
+                "at least 1"
             )
         super().__init__("dhakacart:aws:LokiBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -15,16 +15,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ..errors import DhakacartError
+from ..errors import ComponentInputError
 from .encryption_key import EncryptionKey
 from .iam import policy_document
 
 # Days an interrupted multipart upload's parts are kept before S3 removes them.
 ABORT_MULTIPART_AFTER_DAYS = 1
-
-
-class PrivateBucketConfigError(DhakacartError, ValueError):
-    """Inputs a private bucket cannot be built from."""
 
 
 @dataclass
@@ -99,12 +95,13 @@ def _validate(args: PrivateBucketArgs) -> None:
     for field_name in ("expire_after_days", "noncurrent_version_days"):
         value = getattr(args, field_name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise PrivateBucketConfigError(
-                f"{field_name} {value!r} must be a whole number of days, at least 1"
+            raise ComponentInputError(
+                f"PrivateBucket: {field_name} {value!r} must be a whole number of days, at least 1"
             )
     if not args.bucket_prefix.endswith("-"):
-        raise PrivateBucketConfigError(
-            f"bucket_prefix {args.bucket_prefix!r} must end in '-' so S3's unique suffix stays readable"
+        raise ComponentInputError(
+            f"PrivateBucket: bucket_prefix {args.bucket_prefix!r} must end in '-' so S3's unique suffix "
+            "stays readable"
         )
 
 

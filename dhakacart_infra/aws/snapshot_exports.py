@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from ..errors import DhakacartError
+from ..errors import ComponentInputError
 from .iam import policy_document, service_assume_role_policy
 from .private_bucket import PrivateBucket, PrivateBucketArgs
 
@@ -36,10 +36,6 @@ EXPORT_KMS_ACTIONS = [
     "kms:RetireGrant",
 ]
 EXPORT_SERVICE = "export.rds.amazonaws.com"
-
-
-class SnapshotExportsConfigError(DhakacartError, ValueError):
-    """Inputs the export bucket cannot be built from."""
 
 
 @dataclass
@@ -82,8 +78,9 @@ class SnapshotExports(pulumi.ComponentResource):
         self, name: str, args: SnapshotExportsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         if not isinstance(args.expire_after_days, int) or args.expire_after_days < 1:
-            raise SnapshotExportsConfigError(
-                f"expire_after_days {args.expire_after_days!r} must be a whole number of days, at least 1"
+            raise ComponentInputError(
+                f"SnapshotExports: expire_after_days {args.expire_after_days!r} must be a whole number "
+                "of days, at least 1"
             )
         super().__init__("dhakacart:aws:SnapshotExports", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -11,22 +11,18 @@ import ipaddress
 
 import pulumi
 
-from ..errors import DhakacartError
+from ..errors import ComponentInputError
 
 WILDCARD_DNS_SUFFIX = "sslip.io"
-
-
-class HostNameError(DhakacartError, ValueError):
-    """A public IP that cannot be turned into a host name."""
 
 
 def sslip_host(public_ip: str) -> str:
     try:
         address = ipaddress.IPv4Address(public_ip)
     except ValueError as error:
-        raise HostNameError(
+        raise ComponentInputError(
             f"cannot derive a host name from the cluster's public IP {public_ip!r}: it is not an IPv4 "
-            "address. Set `dhakacart:domainName` to a domain you own instead."
+            "address: give the shop a domain name instead"
         ) from error
     return f"{str(address).replace('.', '-')}.{WILDCARD_DNS_SUFFIX}"
 

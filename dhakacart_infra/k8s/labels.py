@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import DhakacartError
+from ..errors import ComponentInputError
 
 MANAGED_BY = "pulumi"
 
@@ -16,13 +16,9 @@ MANAGED_BY = "pulumi"
 _LABEL_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
-class LabelValueError(DhakacartError, ValueError):
-    """A value that Kubernetes would refuse as a label value."""
-
-
 def _checked(key: str, value: str) -> str:
     if not _LABEL_VALUE.match(value):
-        raise LabelValueError(
+        raise ComponentInputError(
             f"label {key}={value!r} is not a valid Kubernetes label value: use at most 63 characters, "
             "letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
         )
@@ -57,7 +53,9 @@ def pod_security_labels(enforce: str, audit: str = "restricted", warn: str = "re
     labels: dict[str, str] = {}
     for mode, level in (("enforce", enforce), ("audit", audit), ("warn", warn)):
         if level not in POD_SECURITY_LEVELS:
-            raise LabelValueError(f"pod security {mode} level {level!r} must be one of {POD_SECURITY_LEVELS}")
+            raise ComponentInputError(
+                f"pod security {mode} level {level!r} must be one of {POD_SECURITY_LEVELS}"
+            )
         labels[f"pod-security.kubernetes.io/{mode}"] = level
         labels[f"pod-security.kubernetes.io/{mode}-version"] = "latest"
     return labels

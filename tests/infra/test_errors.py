@@ -13,24 +13,14 @@ import pulumi
 import pytest
 
 import dhakacart_infra
-from dhakacart_infra.aws.loki_bucket import LokiBucketConfigError
-from dhakacart_infra.aws.private_bucket import PrivateBucketConfigError
-from dhakacart_infra.aws.snapshot_exports import SnapshotExportsConfigError
 from dhakacart_infra.errors import ComponentInputError, ConfigError, ConfigProblem, DhakacartError
-from dhakacart_infra.k8s.hosts import HostNameError
-from dhakacart_infra.k8s.labels import LabelValueError
 from dhakacart_infra.k8s.monitoring import MonitoringConfigError
 from dhakacart_infra.k8s.tls import TlsConfigError
 
 PROGRAM_ERRORS = [
     TlsConfigError,
     ComponentInputError,
-    HostNameError,
     MonitoringConfigError,
-    LabelValueError,
-    LokiBucketConfigError,
-    SnapshotExportsConfigError,
-    PrivateBucketConfigError,
 ]
 
 # Not raised by the program in `pulumi preview`: the offline plan and ops tools are their own CLIs,

@@ -8,7 +8,8 @@ import json
 import pulumi
 import pytest
 
-from dhakacart_infra.aws.private_bucket import PrivateBucket, PrivateBucketArgs, PrivateBucketConfigError
+from dhakacart_infra.aws.private_bucket import PrivateBucket, PrivateBucketArgs
+from dhakacart_infra.errors import ComponentInputError
 from dhakacart_infra.plan.mocks import MOCK_ACCOUNT_ID
 from dhakacart_infra.plan.runner import PlanResult, run_program
 
@@ -89,7 +90,7 @@ def test_the_name_is_handed_out_once_the_bucket_is_guarded(plan: PlanResult) -> 
     ],
 )
 def test_bad_inputs_are_refused_with_what_to_fix(overrides: dict, message: str) -> None:
-    with pytest.raises(PrivateBucketConfigError, match=message):
+    with pytest.raises(ComponentInputError, match=message):
         run_program("dev", program=bucket_program(**overrides))
 
 

@@ -12,8 +12,8 @@ from dhakacart_infra.aws.snapshot_exports import (
     EXPORT_SERVICE,
     SnapshotExports,
     SnapshotExportsArgs,
-    SnapshotExportsConfigError,
 )
+from dhakacart_infra.errors import ComponentInputError
 from dhakacart_infra.plan.mocks import MOCK_ACCOUNT_ID
 from dhakacart_infra.plan.runner import PlanResult, run_program
 
@@ -132,7 +132,7 @@ def test_dev_may_force_destroy() -> None:
 
 @pytest.mark.parametrize("days", [0, -3])
 def test_a_bad_expiry_is_refused_with_a_clear_error(days: int) -> None:
-    with pytest.raises(SnapshotExportsConfigError, match="at least 1"):
+    with pytest.raises(ComponentInputError, match="at least 1"):
         run_program("dev", program=exports_program(expire_after_days=days))
 
 

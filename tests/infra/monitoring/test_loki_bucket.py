@@ -7,7 +7,8 @@ import json
 import pulumi
 import pytest
 
-from dhakacart_infra.aws.loki_bucket import LokiBucket, LokiBucketArgs, LokiBucketConfigError
+from dhakacart_infra.aws.loki_bucket import LokiBucket, LokiBucketArgs
+from dhakacart_infra.errors import ComponentInputError
 from dhakacart_infra.plan.runner import PlanResult, run_program
 
 ROLE = "dhakacart-prod-k3s-node"
@@ -103,5 +104,5 @@ def test_bucket_name_is_handed_out_only_once_access_is_granted(plan):
 
 @pytest.mark.parametrize("days", [0, -3])
 def test_bad_retention_is_refused(days):
-    with pytest.raises(LokiBucketConfigError, match="lokiRetention"):
+    with pytest.raises(ComponentInputError, match="LokiBucket: retention_days"):
         run_program("prod", program=bucket_program(days))
