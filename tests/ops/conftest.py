@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner, Result
 from moto import mock_aws
 
-from dhakacart_infra.ops.cli import OpsContext, cli
+from dhakacart_infra.ops.cli import cli
+from dhakacart_infra.ops.cli_support import OpsContext
 from dhakacart_infra.ops.progress import Waiter
 
 REGION = "ap-south-1"

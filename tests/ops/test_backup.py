@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dhakacart_infra.ops import rds as rdsops
+from dhakacart_infra.ops.backup import SnapshotRow, prune_candidates
+from dhakacart_infra.ops.rds import tags_of
 from dhakacart_infra.ops.stack import selected_stack_name
 
 from .conftest import INSTANCE, StackWorld
@@ -37,7 +38,7 @@ def test_create_names_the_snapshot_by_instance_and_utc_time_and_tags_it(world: S
     snapshot_id = f"{INSTANCE}-manual-20261125-030405"
     assert snapshot_id in result.output
     snap = world.rds.describe_db_snapshots(DBSnapshotIdentifier=snapshot_id)["DBSnapshots"][0]
-    assert rdsops.tags_of(snap) == {
+    assert tags_of(snap) == {
         "stack": "dev",
         "reason": "before migration 0042",
         "created-by": "rafiq",
@@ -51,7 +52,7 @@ def test_create_without_stack_tags_the_stack_pulumi_has_selected(world: StackWor
     assert result.exit_code == 0, result.output
     [snapshot_id] = manual_ids(world)
     snap = world.rds.describe_db_snapshots(DBSnapshotIdentifier=snapshot_id)["DBSnapshots"][0]
-    assert rdsops.tags_of(snap)["stack"] == "prod-eu"
+    assert tags_of(snap)["stack"] == "prod-eu"
 
 
 def test_create_without_stack_or_pulumi_cli_asks_for_stack_and_sends_nothing(world: StackWorld) -> None:
@@ -208,9 +209,9 @@ def test_prune_flags_win_over_the_configured_retention(world: StackWorld) -> Non
     assert manual_ids(world) == made[-1:]
 
 
-def _row(name: str, days: float, kind: str = "manual", ours: bool = True) -> rdsops.SnapshotRow:
+def _row(name: str, days: float, kind: str = "manual", ours: bool = True) -> SnapshotRow:
     now = datetime(2026, 11, 25, tzinfo=UTC)
-    return rdsops.SnapshotRow(
+    return SnapshotRow(
         name, kind, "available", now - timedelta(days=days), timedelta(days=days), 20, ours, ""
     )
 
@@ -235,8 +236,8 @@ def test_prune_candidates_combine_age_and_count(
         _row("auto40", 40, "automated"),
         _row("foreign50", 50, ours=False),
     ]
-    doomed = rdsops.prune_candidates(rows, keep_days=keep_days, keep_last=keep_last)
-    assert rdsops.names(doomed) == expected
+    doomed = prune_candidates(rows, keep_days=keep_days, keep_last=keep_last)
+    assert [row.snapshot_id for row in doomed] == expected
 
 
 def test_create_wait_returns_once_the_snapshot_is_available(world: StackWorld) -> None:

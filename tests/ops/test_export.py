@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from dhakacart_infra.ops import rds as rdsops
 from dhakacart_infra.ops.errors import RemoteFailureError, WaitTimeoutError
+from dhakacart_infra.ops.export import wait_export
 from dhakacart_infra.ops.progress import Waiter
 
 from .conftest import INSTANCE, FakeClock, StackWorld
@@ -107,7 +107,7 @@ def test_wait_export_follows_progress_to_complete_without_real_sleeps() -> None:
             {"Status": "COMPLETE", "PercentProgress": 100},
         ]
     )
-    task = rdsops.wait_export(
+    task = wait_export(
         rds, "t1", timeout=600, waiter=Waiter(sleep=clock.sleep, clock=clock, poll_interval=30)
     )
     assert task["Status"] == "COMPLETE" and rds.polls == 3 and clock.sleeps == [30, 30]
@@ -117,16 +117,12 @@ def test_wait_export_reports_failure_with_its_cause() -> None:
     clock = FakeClock()
     rds = ScriptedRds([{"Status": "IN_PROGRESS"}, {"Status": "FAILED", "FailureCause": "S3 access denied"}])
     with pytest.raises(RemoteFailureError, match="FAILED: S3 access denied"):
-        rdsops.wait_export(
-            rds, "t1", timeout=600, waiter=Waiter(sleep=clock.sleep, clock=clock, poll_interval=30)
-        )
+        wait_export(rds, "t1", timeout=600, waiter=Waiter(sleep=clock.sleep, clock=clock, poll_interval=30))
 
 
 def test_wait_export_gives_up_at_the_timeout() -> None:
     clock = FakeClock()
     rds = ScriptedRds([{"Status": "IN_PROGRESS", "PercentProgress": 10}])
     with pytest.raises(WaitTimeoutError, match="after 90s"):
-        rdsops.wait_export(
-            rds, "t1", timeout=90, waiter=Waiter(sleep=clock.sleep, clock=clock, poll_interval=30)
-        )
+        wait_export(rds, "t1", timeout=90, waiter=Waiter(sleep=clock.sleep, clock=clock, poll_interval=30))
     assert clock.now == 90

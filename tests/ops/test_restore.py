@@ -8,14 +8,22 @@ from typing import Any
 
 import pytest
 
-from dhakacart_infra.ops import rds as rdsops
+from dhakacart_infra.ops.cutover import cutover_steps
 from dhakacart_infra.ops.errors import RefusedError, ValidationError
+from dhakacart_infra.ops.rds import describe_instance
+from dhakacart_infra.ops.restore import (
+    LOG_SHIPPING_LAG,
+    compare_restored,
+    parse_restore_time,
+    restorable_window,
+    wait_available,
+)
 
 from .conftest import INSTANCE, StackWorld
 
 
 def instance(world: StackWorld, name: str) -> dict[str, Any] | None:
-    return rdsops.describe_instance(world.rds, name)
+    return describe_instance(world.rds, name)
 
 
 def instance_count(world: StackWorld) -> int:
@@ -162,7 +170,7 @@ def test_window_uses_the_times_rds_reports() -> None:
         "LatestRestorableTime": NOW - timedelta(minutes=2),
         "InstanceCreateTime": NOW - timedelta(days=30),
     }
-    window = rdsops.restorable_window(source, NOW)
+    window = restorable_window(source, NOW)
     assert (window.earliest, window.latest, window.source) == (
         NOW - timedelta(days=3),
         NOW - timedelta(minutes=2),
@@ -177,24 +185,24 @@ def test_window_is_estimated_from_retention_and_creation_when_rds_is_silent() ->
         "BackupRetentionPeriod": 7,
         "InstanceCreateTime": NOW - timedelta(days=30),
     }
-    window = rdsops.restorable_window(old, NOW)
+    window = restorable_window(old, NOW)
     assert window.source == "estimated"
     assert window.earliest == NOW - timedelta(days=7)
-    assert window.latest == NOW - rdsops.LOG_SHIPPING_LAG
+    assert window.latest == NOW - LOG_SHIPPING_LAG
     young = {**old, "InstanceCreateTime": NOW - timedelta(hours=2)}
-    assert rdsops.restorable_window(young, NOW).earliest == NOW - timedelta(hours=2)
+    assert restorable_window(young, NOW).earliest == NOW - timedelta(hours=2)
 
 
 def test_window_refuses_an_instance_without_automated_backups() -> None:
     with pytest.raises(RefusedError, match="retention 0"):
-        rdsops.restorable_window({"DBInstanceIdentifier": "db", "BackupRetentionPeriod": 0}, NOW)
+        restorable_window({"DBInstanceIdentifier": "db", "BackupRetentionPeriod": 0}, NOW)
 
 
 def test_restore_time_parsing_keeps_the_instant() -> None:
-    assert rdsops.parse_restore_time("2026-11-25T09:00:00+06:00") == datetime(2026, 11, 25, 3, tzinfo=UTC)
-    assert rdsops.parse_restore_time("2026-11-25T03:00:00Z") == datetime(2026, 11, 25, 3, tzinfo=UTC)
+    assert parse_restore_time("2026-11-25T09:00:00+06:00") == datetime(2026, 11, 25, 3, tzinfo=UTC)
+    assert parse_restore_time("2026-11-25T03:00:00Z") == datetime(2026, 11, 25, 3, tzinfo=UTC)
     with pytest.raises(ValidationError, match="not an ISO-8601 time"):
-        rdsops.parse_restore_time("yesterday")
+        parse_restore_time("yesterday")
 
 
 def test_compare_restored_reports_every_difference() -> None:
@@ -207,9 +215,9 @@ def test_compare_restored_reports_every_difference() -> None:
         "DBInstanceClass": "db.t4g.micro",
         "MultiAZ": True,
     }
-    assert rdsops.compare_restored(source, dict(source)) == []
+    assert compare_restored(source, dict(source)) == []
     drifted = {**source, "KmsKeyId": "k2", "MultiAZ": False, "PubliclyAccessible": True}
-    problems = rdsops.compare_restored(source, drifted)
+    problems = compare_restored(source, drifted)
     assert len(problems) == 3 and any("encryption" in p for p in problems)
 
 
@@ -278,7 +286,7 @@ def test_wait_available_follows_the_instance_until_available() -> None:
 
     clock = FakeClock()
     rds = ScriptedInstances([None, "creating", "backing-up", "available"])
-    instance = rdsops.wait_available(rds, "restore-1", timeout=3600, waiter=waiter(clock))
+    instance = wait_available(rds, "restore-1", timeout=3600, waiter=waiter(clock))
     assert instance["DBInstanceStatus"] == "available" and clock.sleeps == [30, 30, 30]
 
 
@@ -288,7 +296,7 @@ def test_wait_available_stops_on_a_failed_restore() -> None:
     from .conftest import FakeClock
 
     with pytest.raises(RemoteFailureError, match="incompatible-restore"):
-        rdsops.wait_available(
+        wait_available(
             ScriptedInstances(["creating", "incompatible-restore"]),
             "r",
             timeout=3600,
@@ -303,14 +311,14 @@ def test_wait_available_gives_up_at_the_timeout_and_says_it_goes_on() -> None:
 
     clock = FakeClock()
     with pytest.raises(WaitTimeoutError, match="it goes on in AWS"):
-        rdsops.wait_available(ScriptedInstances(["creating"]), "r", timeout=100, waiter=waiter(clock))
+        wait_available(ScriptedInstances(["creating"]), "r", timeout=100, waiter=waiter(clock))
     assert clock.now == 100
 
 
 def test_cutover_steps_name_the_instances_and_the_stack() -> None:
     source = {"DBInstanceIdentifier": "dhakacart-prod-db"}
     restored = {"DBInstanceIdentifier": "dhakacart-prod-restore", "Endpoint": {"Address": "restore.example"}}
-    steps = "\n".join(rdsops.cutover_steps(source, restored, "prod"))
+    steps = "\n".join(cutover_steps(source, restored, "prod"))
     assert "host=restore.example" in steps
     assert (
         "--db-instance-identifier dhakacart-prod-db --new-db-instance-identifier dhakacart-prod-db-retired"

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from dhakacart_infra.ops.cli import OpsContext, cli
+from dhakacart_infra.ops.cli import cli
+from dhakacart_infra.ops.cli_support import OpsContext
 from dhakacart_infra.ops.errors import MissingIdentifierError, PulumiCliError
 from dhakacart_infra.ops.stack import StackIdentifiers, read_stack_outputs, selected_stack_name
 
