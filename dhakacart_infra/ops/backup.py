@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .errors import RefusedError, ValidationError
+from .progress import Waiter, wait_until
 from .rds import TOOL_TAG, require_instance, require_snapshot, tags_of
 
 
@@ -119,3 +120,16 @@ def prune_candidates(
         if not protected_by_count and not protected_by_age:
             doomed.append(row)
     return doomed
+
+
+def wait_snapshot(rds: Any, snapshot_id: str, *, timeout: float, waiter: Waiter) -> dict[str, Any]:
+    """Polls a new snapshot until RDS reports it available (or failed, or `timeout` passes)."""
+    return wait_until(
+        f"snapshot {snapshot_id}",
+        lambda: require_snapshot(rds, snapshot_id, available=False),
+        lambda s: (str(s.get("Status")), s.get("PercentProgress")),
+        done=lambda s: s.get("Status") == "available",
+        failed=lambda s: f"snapshot is {s.get('Status')!r}" if s.get("Status") == "failed" else None,
+        timeout=timeout,
+        waiter=waiter,
+    )

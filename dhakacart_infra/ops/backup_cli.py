@@ -7,19 +7,22 @@ from datetime import UTC, timedelta
 
 import click
 
-from . import backup as backups
+from ..names import StackOutput
+from .backup import create_snapshot, delete_snapshot, list_snapshots, prune_candidates, wait_snapshot
 from .cli_support import (
     OpsGroup,
     aws_client,
     confirm,
     created_by_or_login,
     ops_context,
-    stack_identifiers,
     stack_options,
     timeout_option,
 )
 from .errors import ValidationError
-from .rds import require_snapshot
+from .stack import StackIdentifiers
+
+# The stack setting (dhakacart_infra/config.py) that StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS reports.
+RETENTION_SETTING = "dbManualSnapshotRetentionDays"
 
 
 @click.group(cls=OpsGroup)
@@ -28,16 +31,14 @@ def backup() -> None:
 
 
 @backup.command("create")
-@stack_options("databaseInstanceId")
+@stack_options(StackOutput.DATABASE_INSTANCE_ID)
 @click.option("--reason", required=True, help="Why (stored as the snapshot's `reason` tag).")
 @click.option("--created-by", metavar="WHO", help="Who (tag `created-by`; default: your login name).")
 @click.option("--wait/--no-wait", default=False, help="Wait until the snapshot is available.")
 @timeout_option
 @click.option("--dry-run", is_flag=True, help="Show the request without sending it.")
 def backup_create(
-    stack: str | None,
-    region: str | None,
-    db_instance: str | None,
+    ids: StackIdentifiers,
     reason: str,
     created_by: str | None,
     wait: bool,
@@ -45,14 +46,13 @@ def backup_create(
     dry_run: bool,
 ) -> None:
     """Take a manual snapshot `<instance>-manual-<UTC timestamp>` tagged with stack, reason, created-by."""
-    ids = stack_identifiers(stack, region, db_instance=db_instance)
-    instance = ids.get("databaseInstanceId")
+    instance = ids.get(StackOutput.DATABASE_INSTANCE_ID)
     rds = aws_client(ids)
-    result = backups.create_snapshot(
+    result = create_snapshot(
         rds,
         instance,
         # The tag must name the real stack, also when it was chosen by `pulumi stack select`.
-        stack=stack or ops_context().selected_stack(),
+        stack=ids.stack or ops_context().selected_stack(),
         reason=reason,
         created_by=created_by_or_login(created_by),
         now=ops_context().now(),
@@ -63,27 +63,16 @@ def backup_create(
         return
     click.echo(f"snapshot {result['DBSnapshotIdentifier']} started ({result.get('Status')})")
     if wait:
-        from .progress import wait_until
-
-        wait_until(
-            f"snapshot {result['DBSnapshotIdentifier']}",
-            lambda: require_snapshot(rds, result["DBSnapshotIdentifier"], available=False),
-            lambda s: (str(s.get("Status")), s.get("PercentProgress")),
-            done=lambda s: s.get("Status") == "available",
-            failed=lambda s: f"snapshot is {s.get('Status')!r}" if s.get("Status") == "failed" else None,
-            timeout=timeout,
-            waiter=ops_context().waiter,
-        )
+        wait_snapshot(rds, result["DBSnapshotIdentifier"], timeout=timeout, waiter=ops_context().waiter)
         click.echo(f"snapshot {result['DBSnapshotIdentifier']} is available")
 
 
 @backup.command("list")
-@stack_options("databaseInstanceId")
+@stack_options(StackOutput.DATABASE_INSTANCE_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def backup_list(stack: str | None, region: str | None, db_instance: str | None, as_json: bool) -> None:
+def backup_list(ids: StackIdentifiers, as_json: bool) -> None:
     """Automated and manual snapshots, newest first, with age and allocated size."""
-    ids = stack_identifiers(stack, region, db_instance=db_instance)
-    rows = backups.list_snapshots(aws_client(ids), ids.get("databaseInstanceId"), ops_context().now())
+    rows = list_snapshots(aws_client(ids), ids.get(StackOutput.DATABASE_INSTANCE_ID), ops_context().now())
     if as_json:
         click.echo(
             json.dumps(
@@ -125,11 +114,10 @@ def backup_list(stack: str | None, region: str | None, db_instance: str | None, 
 @stack_options()
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Check and show what would be deleted, delete nothing.")
-def backup_delete(snapshot_id: str, stack: str | None, region: str | None, yes: bool, dry_run: bool) -> None:
+def backup_delete(snapshot_id: str, ids: StackIdentifiers, yes: bool, dry_run: bool) -> None:
     """Delete one MANUAL snapshot (automated ones belong to RDS's retention and are refused)."""
-    ids = stack_identifiers(stack, region)
     rds = aws_client(ids)
-    snapshot = backups.delete_snapshot(rds, snapshot_id, dry_run=True)
+    snapshot = delete_snapshot(rds, snapshot_id, dry_run=True)
     if dry_run:
         click.echo(
             f"dry run: would delete manual snapshot {snapshot_id} "
@@ -137,45 +125,43 @@ def backup_delete(snapshot_id: str, stack: str | None, region: str | None, yes: 
         )
         return
     confirm(f"Delete manual snapshot {snapshot_id}?", yes)
-    backups.delete_snapshot(rds, snapshot_id, dry_run=False)
+    delete_snapshot(rds, snapshot_id, dry_run=False)
     click.echo(f"deleted {snapshot_id}")
 
 
 @backup.command("prune")
-@stack_options("databaseInstanceId")
+@stack_options(StackOutput.DATABASE_INSTANCE_ID)
 @click.option(
     "--keep-days",
     type=int,
     metavar="N",
-    help="Keep manual snapshots younger than N days (default: stack output manualSnapshotRetentionDays, "
-    "from the stack's dbManualSnapshotRetentionDays, unless --keep-last is given).",
+    help=f"Keep manual snapshots younger than N days (default: stack output "
+    f"{StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS}, from the stack's {RETENTION_SETTING}, unless "
+    "--keep-last is given).",
 )
 @click.option("--keep-last", type=int, metavar="N", help="Keep the newest N manual snapshots.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Show what would be deleted, delete nothing.")
 def backup_prune(
-    stack: str | None,
-    region: str | None,
-    db_instance: str | None,
+    ids: StackIdentifiers,
     keep_days: int | None,
     keep_last: int | None,
     yes: bool,
     dry_run: bool,
 ) -> None:
     """Delete manual snapshots made by this tool beyond the retention (automated ones are never touched)."""
-    ids = stack_identifiers(stack, region, db_instance=db_instance)
     if keep_days is None and keep_last is None:
-        configured = ids.get("manualSnapshotRetentionDays", required=False)
+        configured = ids.get(StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS, required=False)
         if configured is None:
             raise ValidationError(
                 "say what to keep: --keep-days N, --keep-last N, or both (or deploy the stack, whose "
-                "output manualSnapshotRetentionDays comes from its dbManualSnapshotRetentionDays)"
+                f"output {StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS} comes from its {RETENTION_SETTING})"
             )
         keep_days = int(configured)
-        click.echo(f"keeping {keep_days} days (the stack's dbManualSnapshotRetentionDays)")
+        click.echo(f"keeping {keep_days} days (the stack's {RETENTION_SETTING})")
     rds = aws_client(ids)
-    rows = backups.list_snapshots(rds, ids.get("databaseInstanceId"), ops_context().now())
-    doomed = backups.prune_candidates(rows, keep_days=keep_days, keep_last=keep_last)
+    rows = list_snapshots(rds, ids.get(StackOutput.DATABASE_INSTANCE_ID), ops_context().now())
+    doomed = prune_candidates(rows, keep_days=keep_days, keep_last=keep_last)
     if not doomed:
         click.echo("nothing to prune")
         return
@@ -188,11 +174,12 @@ def backup_prune(
         return
     confirm(f"Delete these {len(doomed)} manual snapshots?", yes)
     for row in doomed:
-        backups.delete_snapshot(rds, row.snapshot_id, dry_run=False)
+        delete_snapshot(rds, row.snapshot_id, dry_run=False)
         click.echo(f"deleted {row.snapshot_id}")
 
 
 def human_age(age: timedelta | None) -> str:
+    """An age as the table shows it: 3d04h, or 5h07m under a day."""
     if age is None:
         return "-"
     seconds = int(age.total_seconds())

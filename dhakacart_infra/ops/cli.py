@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from . import TOOL_COMMAND
 from .backup_cli import backup
 from .cli_support import OpsGroup
 from .export_cli import export
@@ -21,11 +22,11 @@ def cli() -> None:
     """
 
 
-# Each task brings its own command or group; adding a task is adding its module and a line here.
+# Each task brings its own command or group: a new task adds its `<task>_cli` command here.
 TASK_COMMANDS: tuple[click.Command, ...] = (backup, restore, export, smoke, load)
 for task_command in TASK_COMMANDS:
     cli.add_command(task_command)
 
 
 def main() -> None:
-    cli(prog_name="python -m dhakacart_infra.ops")
+    cli(prog_name=TOOL_COMMAND)

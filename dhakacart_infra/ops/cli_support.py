@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import sys
 from collections.abc import Callable
@@ -12,9 +13,10 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..names import StackOutput
 from .errors import OpsError, RefusedError
 from .progress import Waiter
-from .stack import StackIdentifiers, read_stack_outputs, selected_stack_name
+from .stack import OUTPUT_FLAGS, StackIdentifiers, read_stack_outputs, selected_stack_name
 
 
 @dataclass
@@ -65,61 +67,64 @@ def ops_context() -> OpsContext:
     return root.obj
 
 
-def stack_options(*outputs: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """--stack and --region, plus a flag for each stack output the command needs."""
-    flags = {
-        "databaseInstanceId": click.option(
-            "--db-instance",
-            "db_instance",
-            metavar="ID",
-            help="RDS instance identifier (default: stack output databaseInstanceId).",
-        ),
-        "snapshotExportBucket": click.option(
-            "--bucket",
-            metavar="NAME",
-            help="S3 bucket for exports (default: stack output snapshotExportBucket).",
-        ),
-        "snapshotExportRoleArn": click.option(
-            "--role-arn",
-            metavar="ARN",
-            help="IAM role RDS assumes to write the export (default: stack output snapshotExportRoleArn).",
-        ),
-        "snapshotExportKmsKeyArn": click.option(
-            "--kms-key",
-            metavar="ARN",
-            help="KMS key ARN that encrypts the export (default: stack output snapshotExportKmsKeyArn).",
-        ),
-    }
+@dataclass(frozen=True)
+class IdentifierOption:
+    """How the flag that stands in for a stack output reads in --help (its name: stack.OUTPUT_FLAGS)."""
 
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        for output in reversed(outputs):
-            fn = flags[output](fn)
-        fn = click.option(
-            "--region",
-            metavar="REGION",
-            help="AWS region (default: stack output region, else AWS_REGION / your AWS profile).",
-        )(fn)
-        fn = click.option(
+    metavar: str
+    meaning: str
+    otherwise: str = ""  # where the value comes from when neither the flag nor the stack gives it
+
+
+IDENTIFIER_OPTIONS: dict[StackOutput, IdentifierOption] = {
+    StackOutput.REGION: IdentifierOption("REGION", "AWS region", ", else AWS_REGION / your AWS profile"),
+    StackOutput.DATABASE_INSTANCE_ID: IdentifierOption("ID", "RDS instance identifier"),
+    StackOutput.SNAPSHOT_EXPORT_BUCKET: IdentifierOption("NAME", "S3 bucket for exports"),
+    StackOutput.SNAPSHOT_EXPORT_ROLE_ARN: IdentifierOption("ARN", "IAM role RDS assumes to write the export"),
+    StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN: IdentifierOption("ARN", "KMS key ARN that encrypts the export"),
+}
+
+
+def _parameter_name(output: StackOutput) -> str:
+    return OUTPUT_FLAGS[output].removeprefix("--").replace("-", "_")
+
+
+def _identifier_option(output: StackOutput) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    option = IDENTIFIER_OPTIONS[output]
+    return click.option(
+        OUTPUT_FLAGS[output],
+        _parameter_name(output),
+        metavar=option.metavar,
+        help=f"{option.meaning} (default: stack output {output}{option.otherwise}).",
+    )
+
+
+def stack_options(*outputs: StackOutput) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--stack and --region, plus a flag for each stack output the command needs.
+
+    The command receives them as one `ids: StackIdentifiers` (a flag wins over the stack output).
+    """
+    flagged = (StackOutput.REGION, *outputs)
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def with_identifiers(*args: Any, stack: str | None, **params: Any) -> Any:
+            flags = {output: params.pop(_parameter_name(output)) for output in flagged}
+            ids = StackIdentifiers(stack=stack, flags=flags, reader=ops_context().read_outputs)
+            return command(*args, ids=ids, **params)
+
+        decorated: Callable[..., Any] = with_identifiers
+        for output in reversed(flagged):
+            decorated = _identifier_option(output)(decorated)
+        return click.option(
             "--stack", metavar="STACK", help="Pulumi stack to read outputs from (default: selected)."
-        )(fn)
-        return fn
+        )(decorated)
 
     return decorate
 
 
-def stack_identifiers(stack: str | None, region: str | None, **flags: str | None) -> StackIdentifiers:
-    mapping = {
-        "databaseInstanceId": flags.get("db_instance"),
-        "snapshotExportBucket": flags.get("bucket"),
-        "snapshotExportRoleArn": flags.get("role_arn"),
-        "snapshotExportKmsKeyArn": flags.get("kms_key"),
-        "region": region,
-    }
-    return StackIdentifiers(stack=stack, flags=mapping, reader=ops_context().read_outputs)
-
-
 def aws_client(ids: StackIdentifiers, service: str = "rds") -> Any:
-    return ops_context().aws(service, ids.get("region", required=False))
+    return ops_context().aws(service, ids.get(StackOutput.REGION, required=False))
 
 
 def confirm(question: str, yes: bool) -> None:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..names import API_COMPONENT, SHOP_APP_NAME, SHOP_NAMESPACE, WEB_COMPONENT
+from . import TOOL_COMMAND
+
+# The shop's Deployments, named as the Storefront component names them: <app name>-<component>.
+SHOP_DEPLOYMENTS = f"{SHOP_APP_NAME}-{API_COMPONENT} {SHOP_APP_NAME}-{WEB_COMPONENT}"
+
 
 def cutover_steps(source: dict[str, Any], restored: dict[str, Any], stack: str | None) -> list[str]:
     """The honest cut-over: keep the endpoint name, swap instance identifiers, re-adopt in Pulumi.
@@ -20,17 +26,17 @@ def cutover_steps(source: dict[str, Any], restored: dict[str, Any], stack: str |
         f'Verify the restored data: psql "host={address} '
         "sslmode=require ...\" from inside the cluster (RUNBOOK.md, 'Restore drill').",
         "Note the replicas, then stop writes: "
-        "kubectl -n dhakacart get deployment dhakacart-api dhakacart-web && "
-        "kubectl -n dhakacart scale deployment dhakacart-api dhakacart-web --replicas=0",
+        f"kubectl -n {SHOP_NAMESPACE} get deployment {SHOP_DEPLOYMENTS} && "
+        f"kubectl -n {SHOP_NAMESPACE} scale deployment {SHOP_DEPLOYMENTS} --replicas=0",
         f"Retire the live instance's name: aws rds modify-db-instance --db-instance-identifier {live} "
         f"--new-db-instance-identifier {retired} --apply-immediately && "
         f"aws rds wait db-instance-available --db-instance-identifier {retired}",
         f"Give the restored instance the live name (the endpoint the app uses follows it): "
         f"aws rds modify-db-instance --db-instance-identifier {new} --new-db-instance-identifier {live} "
         f"--apply-immediately && aws rds wait db-instance-available --db-instance-identifier {live}",
-        "Start the shop again with the replicas noted above: kubectl -n dhakacart scale deployment "
-        "dhakacart-api dhakacart-web --replicas=<as before>, then run "
-        "`python -m dhakacart_infra.ops smoke --url https://<shop host>`.",
+        f"Start the shop again with the replicas noted above: kubectl -n {SHOP_NAMESPACE} scale deployment "
+        f"{SHOP_DEPLOYMENTS} --replicas=<as before>, then run "
+        f"`{TOOL_COMMAND} smoke --url https://<shop host>`.",
         # The program creates the database through its own AWS provider (default tags): the import
         # must name that provider too, or the next preview sees a provider change.
         f"Re-adopt the instance in Pulumi (its state still points at the retired one): "

@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..names import StackOutput
 from .errors import NotFoundError, ValidationError
 from .progress import Waiter, wait_until
 from .rds import error_code, require_snapshot
@@ -29,7 +30,8 @@ def validate_bucket_name(name: str) -> str:
     if not _BUCKET_NAME.match(name) or ".." in name or re.match(r"^\d+\.\d+\.\d+\.\d+$", name):
         raise ValidationError(
             f"{name!r} is not a valid S3 bucket name: 3-63 lower-case letters, digits, dots or hyphens, "
-            "starting and ending with a letter or digit (use the stack output snapshotExportBucket)"
+            "starting and ending with a letter or digit "
+            f"(use the stack output {StackOutput.SNAPSHOT_EXPORT_BUCKET})"
         )
     return name
 
@@ -38,7 +40,7 @@ def validate_role_arn(arn: str) -> str:
     if not _ROLE_ARN.match(arn):
         raise ValidationError(
             f"{arn!r} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>); use the stack "
-            "output snapshotExportRoleArn"
+            f"output {StackOutput.SNAPSHOT_EXPORT_ROLE_ARN}"
         )
     return arn
 
@@ -47,7 +49,7 @@ def validate_kms_key_arn(arn: str) -> str:
     if not _KMS_ARN.match(arn):
         raise ValidationError(
             f"{arn!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id> or :alias/<name>); "
-            "use the stack output snapshotExportKmsKeyArn"
+            f"use the stack output {StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN}"
         )
     return arn
 
@@ -89,7 +91,7 @@ def plan_export(
         except ClientError as exc:
             raise NotFoundError(
                 f"bucket {bucket!r} cannot be reached ({error_code(exc) or exc}); check the stack output "
-                "snapshotExportBucket and your S3 permissions"
+                f"{StackOutput.SNAPSHOT_EXPORT_BUCKET} and your S3 permissions"
             ) from exc
     request = {
         "ExportTaskIdentifier": export_task_id(snapshot_id, now),

@@ -10,6 +10,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..names import StackOutput
+from . import TOOL_COMMAND
 from .errors import NotFoundError, RefusedError, ValidationError
 
 TOOL_TAG = ("managed-by", "dhakacart-ops")
@@ -46,7 +48,7 @@ def require_instance(rds: Any, instance_id: str) -> dict[str, Any]:
     if instance is None:
         raise NotFoundError(
             f"no RDS instance {instance_id!r} in this account and region; check --db-instance and --region "
-            "(or the stack output databaseInstanceId)"
+            f"(or the stack output {StackOutput.DATABASE_INSTANCE_ID})"
         )
     return instance
 
@@ -64,9 +66,7 @@ def describe_snapshot(rds: Any, snapshot_id: str) -> dict[str, Any] | None:
 def require_snapshot(rds: Any, snapshot_id: str, *, available: bool = True) -> dict[str, Any]:
     snapshot = describe_snapshot(rds, snapshot_id)
     if snapshot is None:
-        raise NotFoundError(
-            f"no DB snapshot {snapshot_id!r}; list them with `python -m dhakacart_infra.ops backup list`"
-        )
+        raise NotFoundError(f"no DB snapshot {snapshot_id!r}; list them with `{TOOL_COMMAND} backup list`")
     if available and snapshot.get("Status") != "available":
         raise RefusedError(
             f"snapshot {snapshot_id!r} is {snapshot.get('Status')!r}, not 'available'; wait for it to finish"

@@ -7,10 +7,12 @@ call that changes AWS. Nothing here prints: the commands in restore_cli.py do.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..names import StackOutput
 from .errors import RefusedError, ValidationError
 from .progress import Waiter, wait_until
 from .rds import describe_instance, require_instance, require_snapshot, validate_instance_identifier
@@ -105,22 +107,28 @@ def restore_settings(source: dict[str, Any], *, restored_from: str, created_by: 
     return settings
 
 
-STACK_SHAPE_OUTPUTS = {
-    "databaseSubnetGroup": "subnet group",
-    "databaseParameterGroup": "parameter group",
-    "databaseSecurityGroupId": "security group",
-    "databaseKmsKeyArn": "KMS key",
+STACK_SHAPE_OUTPUTS: dict[StackOutput, str] = {
+    StackOutput.DATABASE_SUBNET_GROUP: "subnet group",
+    StackOutput.DATABASE_PARAMETER_GROUP: "parameter group",
+    StackOutput.DATABASE_SECURITY_GROUP_ID: "security group",
+    StackOutput.DATABASE_KMS_KEY_ARN: "KMS key",
 }
 
 
-def check_source_matches_stack(source: dict[str, Any], stack_outputs: dict[str, str | None]) -> None:
+def check_source_matches_stack(
+    source: dict[str, Any], stack_outputs: Mapping[StackOutput, str | None]
+) -> None:
     """Refuses when the instance to copy is not shaped like the stack says (wrong --db-instance,
     or drift made outside Pulumi): the restore would copy the wrong network or key."""
     actual = {
-        "databaseSubnetGroup": [(source.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")],
-        "databaseParameterGroup": [g["DBParameterGroupName"] for g in source.get("DBParameterGroups") or []],
-        "databaseSecurityGroupId": [g["VpcSecurityGroupId"] for g in source.get("VpcSecurityGroups") or []],
-        "databaseKmsKeyArn": [source.get("KmsKeyId")],
+        StackOutput.DATABASE_SUBNET_GROUP: [(source.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")],
+        StackOutput.DATABASE_PARAMETER_GROUP: [
+            g["DBParameterGroupName"] for g in source.get("DBParameterGroups") or []
+        ],
+        StackOutput.DATABASE_SECURITY_GROUP_ID: [
+            g["VpcSecurityGroupId"] for g in source.get("VpcSecurityGroups") or []
+        ],
+        StackOutput.DATABASE_KMS_KEY_ARN: [source.get("KmsKeyId")],
     }
     problems = [
         f"{label}: stack output {output} is {stack_outputs[output]!r}, the instance has {actual[output]!r}"
@@ -151,8 +159,8 @@ def _same_encryption(source: dict[str, Any], encrypted: bool, kms_key: str | Non
         raise RefusedError(
             f"{what} is encrypted={encrypted} with key {kms_key!r} but the live instance is "
             f"encrypted={bool(source.get('StorageEncrypted'))} with {source.get('KmsKeyId')!r}; "
-            "copy the snapshot "
-            "to the stack's key first (aws rds copy-db-snapshot --kms-key-id <databaseKmsKeyArn> ...)"
+            "copy the snapshot to the stack's key first "
+            f"(aws rds copy-db-snapshot --kms-key-id <{StackOutput.DATABASE_KMS_KEY_ARN}> ...)"
         )
 
 
@@ -171,7 +179,7 @@ def plan_snapshot_restore(
     source_instance_id: str,
     target: str,
     created_by: str,
-    stack_outputs: dict[str, str | None] | None = None,
+    stack_outputs: Mapping[StackOutput, str | None] | None = None,
 ) -> RestorePlan:
     snapshot = require_snapshot(rds, snapshot_id)
     source = require_instance(rds, source_instance_id)
@@ -196,7 +204,7 @@ def plan_pitr_restore(
     restore_time: datetime | None,
     now: datetime,
     created_by: str,
-    stack_outputs: dict[str, str | None] | None = None,
+    stack_outputs: Mapping[StackOutput, str | None] | None = None,
 ) -> RestorePlan:
     source = require_instance(rds, source_instance_id)
     check_source_matches_stack(source, stack_outputs or {})

@@ -7,24 +7,26 @@ from typing import Any
 
 import click
 
-from . import restore as restores
-from .cli_support import (
-    OpsGroup,
-    aws_client,
-    created_by_or_login,
-    ops_context,
-    stack_identifiers,
-    stack_options,
-    timeout_option,
-)
+from ..names import StackOutput
+from .cli_support import OpsGroup, aws_client, created_by_or_login, ops_context, stack_options, timeout_option
 from .cutover import cutover_steps
 from .errors import OpsError
+from .restore import (
+    STACK_SHAPE_OUTPUTS,
+    RestorePlan,
+    compare_restored,
+    parse_restore_time,
+    plan_pitr_restore,
+    plan_snapshot_restore,
+    start_restore,
+    wait_available,
+)
 from .stack import StackIdentifiers
 
 
-def _stack_shape(ids: StackIdentifiers) -> dict[str, str | None]:
+def _stack_shape(ids: StackIdentifiers) -> dict[StackOutput, str | None]:
     """The stack's record of the database's network, parameters and key, when the stack is readable."""
-    return {name: ids.get(name, required=False) for name in restores.STACK_SHAPE_OUTPUTS}
+    return {output: ids.get(output, required=False) for output in STACK_SHAPE_OUTPUTS}
 
 
 @click.group(cls=OpsGroup)
@@ -32,23 +34,21 @@ def restore() -> None:
     """Restore into a NEW instance (never over the live one) and print the cut-over steps."""
 
 
-def _run_restore(
-    plan: restores.RestorePlan, rds: Any, *, dry_run: bool, timeout: float, stack: str | None
-) -> None:
+def _run_restore(plan: RestorePlan, rds: Any, *, dry_run: bool, timeout: float, stack: str | None) -> None:
     if dry_run:
         click.echo(
             f"dry run: checks passed; would call {plan.operation} with "
             + json.dumps(plan.request, default=str, sort_keys=True)
         )
         return
-    restores.start_restore(rds, plan)
+    start_restore(rds, plan)
     click.echo(f"restore to {plan.target} started")
-    restored = restores.wait_available(rds, plan.target, timeout=timeout, waiter=ops_context().waiter)
+    restored = wait_available(rds, plan.target, timeout=timeout, waiter=ops_context().waiter)
     endpoint = restored.get("Endpoint") or {}
     click.echo(
         f"restored instance {plan.target} is available at {endpoint.get('Address')}:{endpoint.get('Port')}"
     )
-    problems = restores.compare_restored(plan.source, restored)
+    problems = compare_restored(plan.source, restored)
     if problems:
         raise OpsError(
             "the restored instance differs from the live one (fix before any cut-over): "
@@ -62,37 +62,34 @@ def _run_restore(
 
 @restore.command("snapshot")
 @click.argument("snapshot_id")
-@stack_options("databaseInstanceId")
+@stack_options(StackOutput.DATABASE_INSTANCE_ID)
 @click.option("--target-name", required=True, help="Identifier of the NEW instance (must not exist).")
 @click.option("--created-by", metavar="WHO", help="Tag `created-by` (default: your login name).")
 @timeout_option
 @click.option("--dry-run", is_flag=True, help="Run every check and show the request, restore nothing.")
 def restore_snapshot(
     snapshot_id: str,
-    stack: str | None,
-    region: str | None,
-    db_instance: str | None,
+    ids: StackIdentifiers,
     target_name: str,
     created_by: str | None,
     timeout: float,
     dry_run: bool,
 ) -> None:
     """Restore SNAPSHOT_ID into a new instance shaped like the live one (--db-instance)."""
-    ids = stack_identifiers(stack, region, db_instance=db_instance)
     rds = aws_client(ids)
-    plan = restores.plan_snapshot_restore(
+    plan = plan_snapshot_restore(
         rds,
         snapshot_id=snapshot_id,
-        source_instance_id=ids.get("databaseInstanceId"),
+        source_instance_id=ids.get(StackOutput.DATABASE_INSTANCE_ID),
         target=target_name,
         created_by=created_by_or_login(created_by),
         stack_outputs=_stack_shape(ids),
     )
-    _run_restore(plan, rds, dry_run=dry_run, timeout=timeout, stack=stack)
+    _run_restore(plan, rds, dry_run=dry_run, timeout=timeout, stack=ids.stack)
 
 
 @restore.command("pitr")
-@stack_options("databaseInstanceId")
+@stack_options(StackOutput.DATABASE_INSTANCE_ID)
 @click.option("--time", "restore_time", metavar="ISO-8601", help="Instant to restore to, with timezone.")
 @click.option("--latest", is_flag=True, help="Restore to the latest restorable time.")
 @click.option("--target-name", required=True, help="Identifier of the NEW instance (must not exist).")
@@ -100,9 +97,7 @@ def restore_snapshot(
 @timeout_option
 @click.option("--dry-run", is_flag=True, help="Run every check and show the request, restore nothing.")
 def restore_pitr(
-    stack: str | None,
-    region: str | None,
-    db_instance: str | None,
+    ids: StackIdentifiers,
     restore_time: str | None,
     latest: bool,
     target_name: str,
@@ -113,16 +108,15 @@ def restore_pitr(
     """Point-in-time restore of the live instance into a new one (--time T | --latest)."""
     if bool(restore_time) == latest:
         raise click.UsageError("give exactly one of --time ISO-8601 or --latest")
-    moment = restores.parse_restore_time(restore_time) if restore_time else None
-    ids = stack_identifiers(stack, region, db_instance=db_instance)
+    moment = parse_restore_time(restore_time) if restore_time else None
     rds = aws_client(ids)
-    plan = restores.plan_pitr_restore(
+    plan = plan_pitr_restore(
         rds,
-        source_instance_id=ids.get("databaseInstanceId"),
+        source_instance_id=ids.get(StackOutput.DATABASE_INSTANCE_ID),
         target=target_name,
         restore_time=moment,
         now=ops_context().now(),
         created_by=created_by_or_login(created_by),
         stack_outputs=_stack_shape(ids),
     )
-    _run_restore(plan, rds, dry_run=dry_run, timeout=timeout, stack=stack)
+    _run_restore(plan, rds, dry_run=dry_run, timeout=timeout, stack=ids.stack)

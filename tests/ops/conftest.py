@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from moto import mock_aws
 
+from dhakacart_infra.names import StackOutput
 from dhakacart_infra.ops.cli import cli
 from dhakacart_infra.ops.cli_support import OpsContext
 from dhakacart_infra.ops.progress import Waiter
@@ -70,15 +71,15 @@ class StackWorld:
 
     def outputs(self) -> dict[str, Any]:
         return {
-            "databaseInstanceId": INSTANCE,
-            "databaseSubnetGroup": self.subnet_group,
-            "databaseParameterGroup": self.parameter_group,
-            "databaseSecurityGroupId": self.security_group_id,
-            "databaseKmsKeyArn": self.kms_key_arn,
-            "snapshotExportBucket": self.bucket,
-            "snapshotExportRoleArn": self.role_arn,
-            "snapshotExportKmsKeyArn": self.export_key_arn,
-            "region": REGION,
+            StackOutput.DATABASE_INSTANCE_ID: INSTANCE,
+            StackOutput.DATABASE_SUBNET_GROUP: self.subnet_group,
+            StackOutput.DATABASE_PARAMETER_GROUP: self.parameter_group,
+            StackOutput.DATABASE_SECURITY_GROUP_ID: self.security_group_id,
+            StackOutput.DATABASE_KMS_KEY_ARN: self.kms_key_arn,
+            StackOutput.SNAPSHOT_EXPORT_BUCKET: self.bucket,
+            StackOutput.SNAPSHOT_EXPORT_ROLE_ARN: self.role_arn,
+            StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN: self.export_key_arn,
+            StackOutput.REGION: REGION,
             **self.extra_outputs,
         }
 

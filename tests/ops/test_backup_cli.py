@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from dhakacart_infra.names import StackOutput
 from dhakacart_infra.ops.rds import tags_of
 from dhakacart_infra.ops.stack import selected_stack_name
 
@@ -187,7 +188,7 @@ def test_prune_needs_a_retention(world: StackWorld) -> None:
 
 def test_prune_without_limits_keeps_the_stacks_configured_retention(world: StackWorld) -> None:
     made = _make_manual_snapshots(world, 2)  # moto records them as created now
-    world.extra_outputs["manualSnapshotRetentionDays"] = 3
+    world.extra_outputs[StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS] = 3
     within = world.invoke("backup", "prune", "--yes", now=datetime.now(UTC) + timedelta(days=2))
     assert within.exit_code == 0, within.output
     assert "keeping 3 days (the stack's dbManualSnapshotRetentionDays)" in within.output
@@ -199,7 +200,7 @@ def test_prune_without_limits_keeps_the_stacks_configured_retention(world: Stack
 
 def test_prune_flags_win_over_the_configured_retention(world: StackWorld) -> None:
     made = _make_manual_snapshots(world, 3)
-    world.extra_outputs["manualSnapshotRetentionDays"] = 30
+    world.extra_outputs[StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS] = 30
     result = world.invoke("backup", "prune", "--keep-last", "1", "--yes")
     assert result.exit_code == 0, result.output
     assert world.manual_snapshot_ids() == made[-1:]

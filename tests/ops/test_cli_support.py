@@ -6,6 +6,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
+from dhakacart_infra.names import StackOutput
 from dhakacart_infra.ops.cli import cli
 from dhakacart_infra.ops.cli_support import OpsContext
 from dhakacart_infra.ops.errors import PulumiCliError
@@ -29,7 +30,9 @@ def test_aws_errors_become_clear_messages_without_traceback() -> None:
     def no_credentials(service: str, region: str | None) -> Any:
         raise NoCredentialsError()
 
-    context = OpsContext(read_outputs=lambda stack: {"databaseInstanceId": "db"}, client=no_credentials)
+    context = OpsContext(
+        read_outputs=lambda stack: {StackOutput.DATABASE_INSTANCE_ID: "db"}, client=no_credentials
+    )
     result = CliRunner().invoke(cli, ["backup", "list"], obj=context)
     assert result.exit_code == 1 and "cannot talk to AWS: Unable to locate credentials" in result.output
 
@@ -40,7 +43,7 @@ def test_aws_errors_become_clear_messages_without_traceback() -> None:
             )
 
     context = OpsContext(
-        read_outputs=lambda stack: {"databaseInstanceId": "db"}, client=lambda s, r: Denied()
+        read_outputs=lambda stack: {StackOutput.DATABASE_INSTANCE_ID: "db"}, client=lambda s, r: Denied()
     )
     result = CliRunner().invoke(cli, ["backup", "list"], obj=context)
     assert (

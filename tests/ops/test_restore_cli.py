@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from dhakacart_infra.names import StackOutput
 from dhakacart_infra.ops.errors import PulumiCliError
 
 from .conftest import INSTANCE, StackWorld
@@ -134,7 +135,7 @@ def test_pitr_refuses_a_time_without_timezone_and_needs_exactly_one_mode(world: 
 def test_restore_refuses_an_instance_that_does_not_match_the_stack(
     world: StackWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    outputs = {**world.outputs(), "databaseSecurityGroupId": "sg-0123456789abcdef0"}
+    outputs = {**world.outputs(), StackOutput.DATABASE_SECURITY_GROUP_ID: "sg-0123456789abcdef0"}
     monkeypatch.setattr(world, "outputs", lambda: outputs)
     result = world.invoke("restore", "pitr", "--latest", "--target-name", "pitr-5")
     assert result.exit_code == 1

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from dhakacart_infra.names import StackOutput
 from dhakacart_infra.ops.errors import MissingIdentifierError, PulumiCliError
 from dhakacart_infra.ops.stack import StackIdentifiers, read_stack_outputs, selected_stack_name
 
@@ -66,10 +67,12 @@ def test_flags_win_and_the_stack_is_only_read_when_needed() -> None:
 
     def reader(stack: str | None) -> dict[str, Any]:
         reads.append(stack)
-        return {"snapshotExportBucket": "from-stack"}
+        return {StackOutput.SNAPSHOT_EXPORT_BUCKET: "from-stack"}
 
-    ids = StackIdentifiers(stack="dev", flags={"databaseInstanceId": "from-flag"}, reader=reader)
-    assert ids.get("databaseInstanceId") == "from-flag" and reads == []
-    assert ids.get("snapshotExportBucket") == "from-stack" and reads == ["dev"]
-    with pytest.raises(MissingIdentifierError, match="pass --role-arn"):
-        ids.get("snapshotExportRoleArn")
+    ids = StackIdentifiers(stack="dev", flags={StackOutput.DATABASE_INSTANCE_ID: "from-flag"}, reader=reader)
+    assert ids.get(StackOutput.DATABASE_INSTANCE_ID) == "from-flag" and reads == []
+    assert ids.get(StackOutput.SNAPSHOT_EXPORT_BUCKET) == "from-stack" and reads == ["dev"]
+    with pytest.raises(
+        MissingIdentifierError, match=f"no output '{StackOutput.SNAPSHOT_EXPORT_ROLE_ARN}'.*pass --role-arn"
+    ):
+        ids.get(StackOutput.SNAPSHOT_EXPORT_ROLE_ARN)
