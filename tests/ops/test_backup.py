@@ -1,12 +1,16 @@
-"""What backup.py decides on its own: which manual snapshots a retention prunes."""
+"""What backup.py decides on its own: which manual snapshots a retention prunes, and the wait for one."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from dhakacart_infra.ops.backup import SnapshotRow, prune_candidates
+from dhakacart_infra.ops.backup import SnapshotRow, prune_candidates, wait_snapshot
+from dhakacart_infra.ops.errors import RemoteFailureError, WaitTimeoutError
+
+from .conftest import FakeClock
 
 
 def _row(name: str, days: float, kind: str = "manual", ours: bool = True) -> SnapshotRow:
@@ -38,3 +42,39 @@ def test_prune_candidates_combine_age_and_count(
     ]
     doomed = prune_candidates(rows, keep_days=keep_days, keep_last=keep_last)
     assert [row.snapshot_id for row in doomed] == expected
+
+
+class ScriptedSnapshot:
+    """An RDS client whose new snapshot walks through given states (moto's is available at once)."""
+
+    def __init__(self, states: list[dict[str, Any]]) -> None:
+        self.states = states
+        self.polls = 0
+
+    def describe_db_snapshots(self, DBSnapshotIdentifier: str) -> dict[str, Any]:
+        state = self.states[min(self.polls, len(self.states) - 1)]
+        self.polls += 1
+        return {"DBSnapshots": [{"DBSnapshotIdentifier": DBSnapshotIdentifier, **state}]}
+
+
+def test_wait_snapshot_follows_progress_until_available() -> None:
+    clock = FakeClock()
+    rds = ScriptedSnapshot(
+        [
+            {"Status": "creating", "PercentProgress": 0},
+            {"Status": "creating", "PercentProgress": 60},
+            {"Status": "available"},
+        ]
+    )
+    assert wait_snapshot(rds, "s1", timeout=600, waiter=clock.waiter(20))["Status"] == "available"
+    assert rds.polls == 3 and clock.sleeps == [20, 20]
+
+
+def test_wait_snapshot_stops_on_a_failed_snapshot_and_at_the_timeout() -> None:
+    with pytest.raises(RemoteFailureError, match="snapshot s1: snapshot is 'failed'"):
+        wait_snapshot(
+            ScriptedSnapshot([{"Status": "failed"}]), "s1", timeout=600, waiter=FakeClock().waiter(20)
+        )
+    clock = FakeClock()
+    with pytest.raises(WaitTimeoutError, match="still 'creating' after 60s"):
+        wait_snapshot(ScriptedSnapshot([{"Status": "creating"}]), "s1", timeout=60, waiter=clock.waiter(20))
