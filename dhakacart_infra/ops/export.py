@@ -19,6 +19,7 @@ from .progress import Waiter, wait_until
 from .rds import error_code, require_snapshot
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IPV4_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")  # S3 refuses bucket names shaped like one
 _ROLE_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _KMS_ARN = re.compile(
     r"^arn:aws(?:-[a-z]+)*:kms:[a-z0-9-]+:\d{12}:(?:key/(?:[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}"
@@ -26,32 +27,37 @@ _KMS_ARN = re.compile(
 )
 
 
+def _validated(value: str, valid: bool, rule: str) -> str:
+    if not valid:
+        raise ValidationError(f"{value!r} is not {rule}")
+    return value
+
+
 def validate_bucket_name(name: str) -> str:
-    if not _BUCKET_NAME.match(name) or ".." in name or re.match(r"^\d+\.\d+\.\d+\.\d+$", name):
-        raise ValidationError(
-            f"{name!r} is not a valid S3 bucket name: 3-63 lower-case letters, digits, dots or hyphens, "
-            "starting and ending with a letter or digit "
-            f"(use the stack output {StackOutput.SNAPSHOT_EXPORT_BUCKET})"
-        )
-    return name
+    return _validated(
+        name,
+        bool(_BUCKET_NAME.match(name)) and ".." not in name and not _IPV4_ADDRESS.match(name),
+        "a valid S3 bucket name: 3-63 lower-case letters, digits, dots or hyphens, starting and ending "
+        f"with a letter or digit (use the stack output {StackOutput.SNAPSHOT_EXPORT_BUCKET})",
+    )
 
 
 def validate_role_arn(arn: str) -> str:
-    if not _ROLE_ARN.match(arn):
-        raise ValidationError(
-            f"{arn!r} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>); use the stack "
-            f"output {StackOutput.SNAPSHOT_EXPORT_ROLE_ARN}"
-        )
-    return arn
+    return _validated(
+        arn,
+        bool(_ROLE_ARN.match(arn)),
+        "an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>); use the stack output "
+        f"{StackOutput.SNAPSHOT_EXPORT_ROLE_ARN}",
+    )
 
 
 def validate_kms_key_arn(arn: str) -> str:
-    if not _KMS_ARN.match(arn):
-        raise ValidationError(
-            f"{arn!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id> or :alias/<name>); "
-            f"use the stack output {StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN}"
-        )
-    return arn
+    return _validated(
+        arn,
+        bool(_KMS_ARN.match(arn)),
+        "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id> or :alias/<name>); use the stack "
+        f"output {StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN}",
+    )
 
 
 def export_task_id(snapshot_id: str, now: datetime) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -27,6 +28,21 @@ from .stack import StackIdentifiers
 def _stack_shape(ids: StackIdentifiers) -> dict[StackOutput, str | None]:
     """The stack's record of the database's network, parameters and key, when the stack is readable."""
     return {output: ids.get(output, required=False) for output in STACK_SHAPE_OUTPUTS}
+
+
+def new_instance_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """What both restores take about the instance they create, and how they run."""
+    options = [
+        click.option("--target-name", required=True, help="Identifier of the NEW instance (must not exist)."),
+        click.option("--created-by", metavar="WHO", help="Tag `created-by` (default: your login name)."),
+        timeout_option,
+        click.option(
+            "--dry-run", is_flag=True, help="Run every check and show the request, restore nothing."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 @click.group(cls=OpsGroup)
@@ -63,10 +79,7 @@ def _run_restore(plan: RestorePlan, rds: Any, *, dry_run: bool, timeout: float, 
 @restore.command("snapshot")
 @click.argument("snapshot_id")
 @stack_options(StackOutput.DATABASE_INSTANCE_ID)
-@click.option("--target-name", required=True, help="Identifier of the NEW instance (must not exist).")
-@click.option("--created-by", metavar="WHO", help="Tag `created-by` (default: your login name).")
-@timeout_option
-@click.option("--dry-run", is_flag=True, help="Run every check and show the request, restore nothing.")
+@new_instance_options
 def restore_snapshot(
     snapshot_id: str,
     ids: StackIdentifiers,
@@ -92,10 +105,7 @@ def restore_snapshot(
 @stack_options(StackOutput.DATABASE_INSTANCE_ID)
 @click.option("--time", "restore_time", metavar="ISO-8601", help="Instant to restore to, with timezone.")
 @click.option("--latest", is_flag=True, help="Restore to the latest restorable time.")
-@click.option("--target-name", required=True, help="Identifier of the NEW instance (must not exist).")
-@click.option("--created-by", metavar="WHO", help="Tag `created-by` (default: your login name).")
-@timeout_option
-@click.option("--dry-run", is_flag=True, help="Run every check and show the request, restore nothing.")
+@new_instance_options
 def restore_pitr(
     ids: StackIdentifiers,
     restore_time: str | None,

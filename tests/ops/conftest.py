@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from click.testing import CliRunner, Result
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -50,6 +51,35 @@ class FakeClock:
     def waiter(self, poll_interval: float) -> Waiter:
         """A Waiter that sleeps on this clock, so a wait of an hour takes no time."""
         return Waiter(sleep=self.sleep, clock=self, poll_interval=poll_interval)
+
+
+class ScriptedRds:
+    """An RDS client whose one instance, snapshot or export task walks through `states`, one per
+    describe call, then stays at the last (moto's reach their final state at once). A state of None
+    is "not visible yet", answered like RDS: with a NotFound error."""
+
+    def __init__(self, states: list[dict[str, Any] | None]) -> None:
+        self.states = states
+        self.polls = 0
+
+    def _next(self, not_found: str, operation: str) -> dict[str, Any]:
+        state = self.states[min(self.polls, len(self.states) - 1)]
+        self.polls += 1
+        if state is None:
+            raise ClientError({"Error": {"Code": not_found, "Message": "not found"}}, operation)
+        return state
+
+    def describe_db_instances(self, DBInstanceIdentifier: str) -> dict[str, Any]:
+        state = self._next("DBInstanceNotFound", "DescribeDBInstances")
+        return {"DBInstances": [{"DBInstanceIdentifier": DBInstanceIdentifier, **state}]}
+
+    def describe_db_snapshots(self, DBSnapshotIdentifier: str) -> dict[str, Any]:
+        state = self._next("DBSnapshotNotFound", "DescribeDBSnapshots")
+        return {"DBSnapshots": [{"DBSnapshotIdentifier": DBSnapshotIdentifier, **state}]}
+
+    def describe_export_tasks(self, ExportTaskIdentifier: str) -> dict[str, Any]:
+        state = self._next("ExportTaskNotFound", "DescribeExportTasks")
+        return {"ExportTasks": [{"ExportTaskIdentifier": ExportTaskIdentifier, **state}]}
 
 
 @dataclass

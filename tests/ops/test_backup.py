@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from dhakacart_infra.ops.backup import SnapshotRow, prune_candidates, wait_snapshot
 from dhakacart_infra.ops.errors import RemoteFailureError, WaitTimeoutError
 
-from .conftest import FakeClock
+from .conftest import FakeClock, ScriptedRds
 
 
 def _row(name: str, days: float, kind: str = "manual", ours: bool = True) -> SnapshotRow:
@@ -44,22 +43,9 @@ def test_prune_candidates_combine_age_and_count(
     assert [row.snapshot_id for row in doomed] == expected
 
 
-class ScriptedSnapshot:
-    """An RDS client whose new snapshot walks through given states (moto's is available at once)."""
-
-    def __init__(self, states: list[dict[str, Any]]) -> None:
-        self.states = states
-        self.polls = 0
-
-    def describe_db_snapshots(self, DBSnapshotIdentifier: str) -> dict[str, Any]:
-        state = self.states[min(self.polls, len(self.states) - 1)]
-        self.polls += 1
-        return {"DBSnapshots": [{"DBSnapshotIdentifier": DBSnapshotIdentifier, **state}]}
-
-
 def test_wait_snapshot_follows_progress_until_available() -> None:
     clock = FakeClock()
-    rds = ScriptedSnapshot(
+    rds = ScriptedRds(
         [
             {"Status": "creating", "PercentProgress": 0},
             {"Status": "creating", "PercentProgress": 60},
@@ -72,9 +58,7 @@ def test_wait_snapshot_follows_progress_until_available() -> None:
 
 def test_wait_snapshot_stops_on_a_failed_snapshot_and_at_the_timeout() -> None:
     with pytest.raises(RemoteFailureError, match="snapshot s1: snapshot is 'failed'"):
-        wait_snapshot(
-            ScriptedSnapshot([{"Status": "failed"}]), "s1", timeout=600, waiter=FakeClock().waiter(20)
-        )
+        wait_snapshot(ScriptedRds([{"Status": "failed"}]), "s1", timeout=600, waiter=FakeClock().waiter(20))
     clock = FakeClock()
     with pytest.raises(WaitTimeoutError, match="still 'creating' after 60s"):
-        wait_snapshot(ScriptedSnapshot([{"Status": "creating"}]), "s1", timeout=60, waiter=clock.waiter(20))
+        wait_snapshot(ScriptedRds([{"Status": "creating"}]), "s1", timeout=60, waiter=clock.waiter(20))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from dhakacart_infra.names import StackOutput
 from dhakacart_infra.ops.rds import tags_of
 from dhakacart_infra.ops.stack import selected_stack_name
@@ -61,16 +63,21 @@ def test_create_dry_run_sends_nothing(world: StackWorld) -> None:
     assert world.manual_snapshot_ids() == []
 
 
-def test_create_refuses_an_unknown_instance(world: StackWorld) -> None:
-    result = world.invoke("backup", "create", "--db-instance", "nope", "--reason", "x")
-    assert result.exit_code == 1
-    assert "no RDS instance 'nope'" in result.output
-
-
-def test_create_refuses_an_empty_reason(world: StackWorld) -> None:
-    result = world.invoke("backup", "create", "--reason", "  ")
-    assert result.exit_code == 1
-    assert "--reason is empty" in result.output
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["create", "--db-instance", "nope", "--reason", "x"], "no RDS instance 'nope'"),
+        (["create", "--reason", "  "], "--reason is empty"),
+        (["delete", "no-such-snapshot", "--yes"], "no DB snapshot 'no-such-snapshot'"),
+    ],
+    ids=["unknown instance", "empty reason", "unknown snapshot"],
+)
+def test_bad_input_exits_1_saying_what_is_wrong_and_changes_nothing(
+    world: StackWorld, args: list[str], message: str
+) -> None:
+    result = world.invoke("backup", *args)
+    assert result.exit_code == 1 and message in result.output
+    assert world.manual_snapshot_ids() == []
 
 
 def test_list_shows_automated_and_manual_with_age_and_size_newest_first(world: StackWorld) -> None:
@@ -103,12 +110,6 @@ def test_delete_refuses_an_automated_snapshot(world: StackWorld) -> None:
     assert result.exit_code == 1
     assert "automated snapshot" in result.output and "RDS owns it" in result.output
     assert world.rds.describe_db_snapshots(DBSnapshotIdentifier=snapshot_id)["DBSnapshots"]
-
-
-def test_delete_refuses_an_unknown_snapshot(world: StackWorld) -> None:
-    result = world.invoke("backup", "delete", "no-such-snapshot", "--yes")
-    assert result.exit_code == 1
-    assert "no DB snapshot 'no-such-snapshot'" in result.output
 
 
 def test_delete_without_yes_and_without_a_terminal_is_refused(world: StackWorld) -> None:

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from dhakacart_infra.ops.errors import RemoteFailureError, WaitTimeoutError
 from dhakacart_infra.ops.export import wait_export
 
-from .conftest import FakeClock
-
-
-class ScriptedRds:
-    """An RDS client whose export task walks through given states (moto completes at once)."""
-
-    def __init__(self, states: list[dict[str, Any]]) -> None:
-        self.states = states
-        self.polls = 0
-
-    def describe_export_tasks(self, ExportTaskIdentifier: str) -> dict[str, Any]:
-        state = self.states[min(self.polls, len(self.states) - 1)]
-        self.polls += 1
-        return {"ExportTasks": [{"ExportTaskIdentifier": ExportTaskIdentifier, **state}]}
+from .conftest import FakeClock, ScriptedRds
 
 
 def test_wait_export_follows_progress_to_complete_without_real_sleeps() -> None:

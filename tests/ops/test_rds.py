@@ -19,7 +19,7 @@ from dhakacart_infra.ops.rds import (
     validate_instance_identifier,
 )
 
-from .conftest import INSTANCE, StackWorld
+from .conftest import INSTANCE, ScriptedRds, StackWorld
 
 
 def test_an_instance_identifier_is_returned_as_rds_stores_it() -> None:
@@ -48,20 +48,13 @@ def test_unknown_names_are_none_or_an_error_that_says_where_to_look(world: Stack
         require_snapshot(world.rds, "no-such-snapshot")
 
 
-class OneSnapshot:
-    """An RDS client with one snapshot in a given state (moto's are available at once)."""
-
-    def __init__(self, status: str) -> None:
-        self.status = status
-
-    def describe_db_snapshots(self, DBSnapshotIdentifier: str) -> dict[str, Any]:
-        return {"DBSnapshots": [{"DBSnapshotIdentifier": DBSnapshotIdentifier, "Status": self.status}]}
-
-
 def test_an_unfinished_snapshot_is_refused_unless_any_state_will_do() -> None:
     with pytest.raises(RefusedError, match="is 'creating', not 'available'; wait for it to finish"):
-        require_snapshot(OneSnapshot("creating"), "snap-1")
-    assert require_snapshot(OneSnapshot("creating"), "snap-1", available=False)["Status"] == "creating"
+        require_snapshot(ScriptedRds([{"Status": "creating"}]), "snap-1")
+    assert (
+        require_snapshot(ScriptedRds([{"Status": "creating"}]), "snap-1", available=False)["Status"]
+        == "creating"
+    )
 
 
 def test_other_aws_errors_are_not_taken_for_a_missing_instance() -> None:

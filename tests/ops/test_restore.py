@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from dhakacart_infra.ops.errors import RefusedError, RemoteFailureError, ValidationError, WaitTimeoutError
 from dhakacart_infra.ops.restore import (
@@ -17,7 +16,7 @@ from dhakacart_infra.ops.restore import (
     wait_available,
 )
 
-from .conftest import FakeClock
+from .conftest import FakeClock, ScriptedRds
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -81,26 +80,14 @@ def test_compare_restored_reports_every_difference() -> None:
     assert len(problems) == 3 and any("encryption" in p for p in problems)
 
 
-class ScriptedInstances:
-    """An RDS client whose new instance walks through given states (moto makes it available at once)."""
-
-    def __init__(self, states: list[str | None]) -> None:
-        self.states = states
-        self.polls = 0
-
-    def describe_db_instances(self, DBInstanceIdentifier: str) -> dict[str, Any]:
-        state = self.states[min(self.polls, len(self.states) - 1)]
-        self.polls += 1
-        if state is None:  # not visible yet right after the restore call
-            raise ClientError(
-                {"Error": {"Code": "DBInstanceNotFound", "Message": "x"}}, "DescribeDBInstances"
-            )
-        return {"DBInstances": [{"DBInstanceIdentifier": DBInstanceIdentifier, "DBInstanceStatus": state}]}
+def instance_states(states: list[str | None]) -> list[dict[str, Any] | None]:
+    """A new instance's DBInstanceStatus, poll after poll (None: not visible yet)."""
+    return [None if state is None else {"DBInstanceStatus": state} for state in states]
 
 
 def test_wait_available_follows_the_instance_until_available() -> None:
     clock = FakeClock()
-    rds = ScriptedInstances([None, "creating", "backing-up", "available"])
+    rds = ScriptedRds(instance_states([None, "creating", "backing-up", "available"]))
     instance = wait_available(rds, "restore-1", timeout=3600, waiter=clock.waiter(30))
     assert instance["DBInstanceStatus"] == "available" and clock.sleeps == [30, 30, 30]
 
@@ -108,7 +95,7 @@ def test_wait_available_follows_the_instance_until_available() -> None:
 def test_wait_available_stops_on_a_failed_restore() -> None:
     with pytest.raises(RemoteFailureError, match="incompatible-restore"):
         wait_available(
-            ScriptedInstances(["creating", "incompatible-restore"]),
+            ScriptedRds(instance_states(["creating", "incompatible-restore"])),
             "r",
             timeout=3600,
             waiter=FakeClock().waiter(30),
@@ -118,5 +105,5 @@ def test_wait_available_stops_on_a_failed_restore() -> None:
 def test_wait_available_gives_up_at_the_timeout_and_says_it_goes_on() -> None:
     clock = FakeClock()
     with pytest.raises(WaitTimeoutError, match="it goes on in AWS"):
-        wait_available(ScriptedInstances(["creating"]), "r", timeout=100, waiter=clock.waiter(30))
+        wait_available(ScriptedRds(instance_states(["creating"])), "r", timeout=100, waiter=clock.waiter(30))
     assert clock.now == 100
