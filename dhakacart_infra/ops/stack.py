@@ -9,16 +9,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..names import StackOutput
 from .errors import MissingIdentifierError, PulumiCliError
 
 # Stack output name -> the flag that replaces it when the Pulumi CLI is not at hand.
-OUTPUT_FLAGS: dict[str, str] = {
-    "databaseInstanceId": "--db-instance",
-    "snapshotExportBucket": "--bucket",
-    "snapshotExportRoleArn": "--role-arn",
-    "snapshotExportKmsKeyArn": "--kms-key",
-    "manualSnapshotRetentionDays": "--keep-days",
-    "region": "--region",
+OUTPUT_FLAGS: dict[StackOutput, str] = {
+    StackOutput.DATABASE_INSTANCE_ID: "--db-instance",
+    StackOutput.SNAPSHOT_EXPORT_BUCKET: "--bucket",
+    StackOutput.SNAPSHOT_EXPORT_ROLE_ARN: "--role-arn",
+    StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN: "--kms-key",
+    StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS: "--keep-days",
+    StackOutput.REGION: "--region",
 }
 
 Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
@@ -81,11 +82,11 @@ class StackIdentifiers:
     """Flags first; the stack outputs are read once, and only when a flag is missing."""
 
     stack: str | None = None
-    flags: Mapping[str, str | None] = field(default_factory=dict)
+    flags: Mapping[StackOutput, str | None] = field(default_factory=dict)
     reader: Callable[[str | None], dict[str, Any]] = read_stack_outputs
     _outputs: dict[str, Any] | None = None
 
-    def get(self, output: str, *, required: bool = True) -> str | None:
+    def get(self, output: StackOutput, *, required: bool = True) -> str | None:
         value = self.flags.get(output)
         if value:
             return value
@@ -100,6 +101,7 @@ class StackIdentifiers:
         if found in (None, "") and required:
             flag = OUTPUT_FLAGS.get(output, "a flag")
             raise MissingIdentifierError(
-                f"the stack has no output {output!r} (is the stack deployed and up to date?); pass {flag}"
+                f"the stack has no output {str(output)!r} (is the stack deployed and up to date?); "
+                f"pass {flag}"
             )
         return str(found) if found not in (None, "") else None

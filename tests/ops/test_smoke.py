@@ -1,64 +1,17 @@
-"""smoke against the real shop under gunicorn, and the TLS check against a real TLS server."""
+"""smoke.py's checks: nothing listening, bad URLs, the catalog envelope, headers, TLS over a handshake."""
 
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
-import ssl
-import threading
-from collections.abc import Iterator
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
-from click.testing import CliRunner
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from dhakacart_infra.ops.cli import cli
 from dhakacart_infra.ops.smoke import certificate_expiry, check_security_headers, first_product, run_smoke
-from tests.support.live_shop import LiveShop, live_shop
 
-
-@pytest.fixture(scope="module")
-def shop() -> Iterator[LiveShop]:
-    with live_shop() as running:
-        yield running
-
-
-@pytest.mark.slow
-def test_smoke_passes_against_the_live_shop_and_reports_the_tls_skip(shop: LiveShop) -> None:
-    result = CliRunner().invoke(cli, ["smoke", "--url", shop.base_url])
-    lines = result.output.splitlines()
-    assert result.exit_code == 0, result.output
-    by_name = {line[6:24].strip(): line for line in lines if line[:4] in ("PASS", "FAIL", "SKIP")}
-    assert set(by_name) == {
-        "health",
-        "readiness",
-        "catalog",
-        "product page",
-        "openapi",
-        "security headers",
-        "tls certificate",
-    }
-    assert (
-        by_name["tls certificate"].startswith("SKIP") and "skipped: not https" in by_name["tls certificate"]
-    )
-    assert all(by_name[name].startswith("PASS") for name in by_name if name != "tls certificate")
-    assert "GET /products/" in by_name["product page"]
-    assert lines[-1] == "all 7 smoke checks passed"
-
-
-@pytest.mark.slow
-def test_smoke_fails_with_one_line_per_broken_check(shop: LiveShop) -> None:
-    result = CliRunner().invoke(cli, ["smoke", "--url", shop.base_url + "/no-such-prefix"])
-    assert result.exit_code == 1
-    assert "FAIL  health" in result.output and "FAIL  catalog" in result.output
-    assert "smoke checks failed" in result.output
+from .conftest import NOT_AFTER
 
 
 def test_smoke_fails_when_nothing_listens() -> None:
@@ -104,61 +57,6 @@ def test_security_header_rules() -> None:
     ]
 
 
-# ---- TLS: a real handshake against a local server with a certificate from a private CA
-
-
-NOT_AFTER = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(NOT_AFTER)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("tls")
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-
-    class NotFound(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(404)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], cert_file
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def tls_line(results: list) -> object:
     return next(r for r in results if r.name == "tls certificate")
 
@@ -189,27 +87,3 @@ def test_tls_check_judges_days_to_expiry(tls_server: tuple[int, Path], days_left
     assert (
         result.status == status and f"({days_left} days)" in result.detail and "2030-01-02" in result.detail
     )
-
-
-def test_smoke_trusts_a_given_ca_bundle_for_requests_and_the_tls_check(tls_server: tuple[int, Path]) -> None:
-    """Dev's certificates come from Let's Encrypt staging, whose roots no system trusts."""
-    port, ca = tls_server
-    url = f"https://127.0.0.1:{port}"
-    untrusted = CliRunner().invoke(cli, ["smoke", "--url", url, "--timeout", "5"])
-    assert untrusted.exit_code == 1
-    assert "SSLError" in next(line for line in untrusted.output.splitlines() if "health" in line)
-    trusted = CliRunner().invoke(cli, ["smoke", "--url", url, "--timeout", "5", "--ca-bundle", str(ca)])
-    lines = trusted.output.splitlines()
-    # This server answers 404 to everything: the handshake succeeded, the shop checks fail on content.
-    assert next(line for line in lines if " health " in f" {line} ").split()[0] == "FAIL"
-    assert "GET /healthz -> 404" in trusted.output
-    tls = next(line for line in lines if "tls certificate" in line)
-    assert tls.startswith("PASS") and "2030-01-02" in tls
-
-
-def test_a_missing_ca_bundle_is_refused_before_any_request(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        cli, ["smoke", "--url", "https://127.0.0.1:9", "--ca-bundle", str(tmp_path / "nope.pem")]
-    )
-    assert result.exit_code == 1 and "is not a file; give a PEM file" in result.output
-    assert "health" not in result.output
