@@ -27,6 +27,12 @@ WEB_COMPONENT = "web"
 API_COMPONENT = "api"
 MIGRATION_COMPONENT = "migrate"
 
+
+def shop_workload_name(component: str) -> str:
+    """The name of the shop's Deployment, Service, autoscaler and disruption budget for a component."""
+    return f"{SHOP_APP_NAME}-{component}"
+
+
 # Ports the shop's containers listen on (app/gunicorn.conf.py reads PORT and METRICS_PORT).
 SHOP_APP_PORT = 8000
 SHOP_METRICS_PORT = 9102

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..names import API_COMPONENT, SHOP_APP_NAME, SHOP_NAMESPACE, WEB_COMPONENT
+from ..names import API_COMPONENT, SHOP_NAMESPACE, WEB_COMPONENT, shop_workload_name
 from . import TOOL_COMMAND
 
 # The shop's Deployments, named as the Storefront component names them: <app name>-<component>.
-SHOP_DEPLOYMENTS = f"{SHOP_APP_NAME}-{API_COMPONENT} {SHOP_APP_NAME}-{WEB_COMPONENT}"
+SHOP_DEPLOYMENTS = f"{shop_workload_name(API_COMPONENT)} {shop_workload_name(WEB_COMPONENT)}"
 
 
 def cutover_steps(source: dict[str, Any], restored: dict[str, Any], stack: str | None) -> list[str]:

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ...names import SHOP_APP_NAME, SHOP_APP_PORT, SHOP_METRICS_PORT, SHOP_METRICS_PORT_NAME
+from ...names import (
+    SHOP_APP_NAME,
+    SHOP_APP_PORT,
+    SHOP_METRICS_PORT,
+    SHOP_METRICS_PORT_NAME,
+    shop_workload_name,
+)
 from ..labels import selector_labels
 from .pods import AppEnvironment, WorkloadSizing, serving_pod_spec
 
@@ -66,7 +72,7 @@ def serving_workload(
 ) -> ServingWorkload:
     """`name` is the Storefront's resource name; `after` is what the Deployment waits for (migrations)."""
     child = pulumi.ResourceOptions(parent=parent)
-    workload = f"{SHOP_APP_NAME}-{component}"
+    workload = shop_workload_name(component)
     selector = selector_labels(SHOP_APP_NAME, component)
     metadata = {"name": workload, "namespace": namespace, "labels": labels}
     deployment = k8s.apps.v1.Deployment(
