@@ -12,9 +12,10 @@ import itertools
 
 import pytest
 
+from dhakacart_infra.charts.selectors import selects
 from dhakacart_infra.k8s.logging import LOKI_RELEASE_NAME, LOKI_SERVER_POD_LABELS, LoggingArgs, loki_values
 from dhakacart_infra.k8s.network_policies import pods_other_than
-from tests.infra.k8s.kube import NETWORK_POLICY, RELEASE, policies, selects
+from tests.infra.k8s.kube import NETWORK_POLICY, RELEASE, policies
 
 IMDS = "169.254.169.254"
 NODE_ADDRESS = "10.20.0.25"  # the server in a public subnet: kubelet, node-exporter, the API server
