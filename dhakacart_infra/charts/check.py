@@ -265,7 +265,7 @@ def network_policy_problems(facts: StackFacts) -> list[str]:
         )
         groups.setdefault(key, []).append(policy)
     for (namespace, _), group in sorted(groups.items()):
-        names = ", ".join(p["metadata"]["name"] for p in group)
+        names = ", ".join(sorted(p["metadata"]["name"] for p in group))
         selected = [
             p
             for p in pods
