@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..k8s.labels import POD_SECURITY_LEVELS
+
 BASELINE_CAPABILITIES = frozenset(
     {
         "AUDIT_WRITE",
@@ -52,7 +54,7 @@ RESTRICTED_VOLUMES = frozenset(
         "secret",
     }
 )
-LEVELS = ("privileged", "baseline", "restricted")
+LEVELS = POD_SECURITY_LEVELS
 
 
 def _contexts(pod: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
