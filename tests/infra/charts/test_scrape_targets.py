@@ -9,31 +9,15 @@ import pytest
 
 from dhakacart_infra.charts import check
 from dhakacart_infra.k8s.alerts import ALERT_RULES, SCRAPE_TARGETS
+from tests.infra.monitoring.helpers import vector_selectors
 
 TARGET_LABELS = ("job", "namespace", "service")
 
 
 def up_selectors(expr: str) -> list[dict[str, str]]:
     """The equality matchers of every `up` selector in a PromQL expression."""
-    found: list[dict[str, str]] = []
-
-    def walk(node) -> None:
-        if isinstance(node, promql_parser.VectorSelector):
-            if node.name == "up":
-                found.append(
-                    {m.name: m.value for m in node.matchers.matchers if m.op == promql_parser.MatchOp.Equal}
-                )
-        elif isinstance(node, promql_parser.Call):
-            for arg in node.args:
-                walk(arg)
-        elif isinstance(node, promql_parser.BinaryExpr):
-            walk(node.lhs)
-            walk(node.rhs)
-        elif isinstance(node, promql_parser.ParenExpr | promql_parser.AggregateExpr):
-            walk(node.expr)
-
-    walk(promql_parser.parse(expr))
-    return found
+    return [{m.name: m.value for m in node.matchers.matchers if m.op == promql_parser.MatchOp.Equal}
+            for node in vector_selectors(expr) if node.name == "up"]
 
 
 @pytest.fixture(scope="module")
