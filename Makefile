@@ -5,7 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 5000
 
-.PHONY: bootstrap test lint plan run bench clean
+CHARTS ?= build/charts
+
+.PHONY: bootstrap test lint plan run bench clean chart-sources charts
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -20,6 +22,14 @@ lint: bootstrap
 ## plan: what `pulumi up` would create for STACK, offline (resource tree, outputs, manifests)
 plan: bootstrap
 	$(PY) -m dhakacart_infra.plan --stack $(STACK)
+
+## chart-sources: helm pull --untar of every chart the program pins, into CHARTS (needs the chart repositories)
+chart-sources: bootstrap
+	$(PY) -m dhakacart_infra.charts pull --charts $(CHARTS)
+
+## charts: render every release of both stacks from CHARTS and record their facts (dhakacart_infra/charts/facts)
+charts: bootstrap
+	$(PY) -m dhakacart_infra.charts record --charts $(CHARTS)
 
 ## run: the storefront on http://127.0.0.1:$(PORT), SQLite, demo catalog
 run: bootstrap

@@ -16,6 +16,29 @@ _SHOP = f'namespace="{SHOP_NAMESPACE}"'
 _SHOP_CONTAINERS = f'{_SHOP}, container!="", container!="POD"'
 
 
+# The scrape targets the rules above depend on, with the job and namespace labels Prometheus gives
+# them: a ServiceMonitor target's job is its Service's name (or the Service's jobLabel label, or
+# what the endpoint's relabelings make of it). tests/infra/charts proves each against the
+# ServiceMonitors and Services recorded from the real charts.
+SCRAPE_TARGETS: list[tuple[str, str, str, str, str]] = [
+    # (alert, job, namespace, what the target feeds, severity)
+    ("DhakaCartWebDown", "dhakacart-web", SHOP_NAMESPACE, "the storefront's own metrics and alerts",
+     "critical"),
+    ("DhakaCartCertManagerMetricsDown", "cert-manager", "cert-manager",
+     "DhakaCartCertificateExpiringSoon (cert-manager's certificate metrics)", "warning"),
+    ("DhakaCartKubeStateMetricsDown", "kube-state-metrics", "monitoring",
+     "every alert on pods, Deployments and replicas (kube-state-metrics)", "warning"),
+    ("DhakaCartNodeExporterDown", "node-exporter", "monitoring-node-exporter",
+     "DhakaCartNodeDiskFilling (node-exporter's filesystem metrics)", "warning"),
+    ("DhakaCartLokiDown", "monitoring/loki", "monitoring", "log storage and queries (Loki)", "warning"),
+    ("DhakaCartAlloyDown", "alloy", "monitoring", "log shipping from the node's pods (Alloy)", "warning"),
+]
+
+
+def _target(job: str, namespace: str) -> str:
+    return f'job="{job}", namespace="{namespace}"'
+
+
 def runbook_url(alert: str) -> str:
     return f"{RUNBOOK_PATH}#{alert.lower()}"
 
@@ -128,5 +151,16 @@ ALERT_RULES: list[dict[str, Any]] = [
         "Node {{ $labels.instance }} root disk will fill within 24 hours",
         "Less than 20% of the root filesystem on {{ $labels.instance }} is free and the trend of the last "
         "6 hours fills it within a day (logs, images, Prometheus or Loki data).",
+    ),
+    *(
+        _rule(
+            alert,
+            f'up{{{_target(job, namespace)}}} == 0 or absent(up{{{_target(job, namespace)}}})',
+            "5m", severity,
+            f"Prometheus cannot scrape {job} in {namespace}",
+            f"Prometheus has had no healthy {job} target in namespace {namespace} for 5 minutes (none "
+            f"found, or up is 0); what it feeds is blind: {what}.",
+        )
+        for alert, job, namespace, what, severity in SCRAPE_TARGETS
     ),
 ]

@@ -7,7 +7,7 @@ metadata service, so no access key exists anywhere. The pod still keeps a small 
 write-ahead log and the compactor's working directory.
 
 Alloy (Promtail reached end of life in March 2026) runs as a DaemonSet and reads its configuration
-from alloy/config.alloy in this repository.
+from alloy/config.alloy in this repository, byte for byte, through a ConfigMap this program makes.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .helm import helm_release
+from .labels import recommended_labels
 from .monitoring import STORAGE_CLASS, MonitoringConfigError
 
 GRAFANA_REPOSITORY = "https://grafana.github.io/helm-charts"
@@ -41,6 +42,7 @@ LOKI_SERVER_POD_LABELS = {
 }
 
 ALLOY_CONFIG_FILE = Path(__file__).with_name("alloy") / "config.alloy"
+ALLOY_CONFIG_KEY = "config.alloy"
 # The schema every stack starts with; a future schema change adds an entry, never edits this one.
 LOKI_SCHEMA_FROM = "2025-01-01"
 
@@ -102,6 +104,10 @@ def alloy_config() -> str:
     return ALLOY_CONFIG_FILE.read_text()
 
 
+# Merged by Helm into each chart default podSecurityContext (its user and group stay).
+_RESTRICTED_SECCOMP = {"seccompProfile": {"type": "RuntimeDefault"}}
+
+
 def _resources(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:
     return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}}
 
@@ -125,6 +131,9 @@ def loki_values(args: LoggingArgs) -> dict[str, Any]:
     return {
         "deploymentMode": "SingleBinary",
         "loki": {
+            # The chart's non-root user, plus the RuntimeDefault seccomp profile that the monitoring
+            # namespace's restricted Pod Security level requires (the chart sets none).
+            "podSecurityContext": _RESTRICTED_SECCOMP,
             "auth_enabled": False,  # one tenant; only in-cluster clients reach the gateway
             "commonConfig": {"replication_factor": 1},
             "schemaConfig": {"configs": [{
@@ -147,8 +156,11 @@ def loki_values(args: LoggingArgs) -> dict[str, Any]:
         },
         "singleBinary": {
             "replicas": 1,
+            # Keep the volume when the StatefulSet is deleted or replaced (the chart's default
+            # deletes it, and in dev every stored log with it); docs/RUNBOOK.md says how to drop it.
             "persistence": {"enabled": True, "size": f"{args.loki_storage_gb}Gi",
-                            "storageClass": args.storage_class},
+                            "storageClass": args.storage_class,
+                            "whenDeleted": "Retain", "whenScaled": "Retain"},
             "resources": _resources("100m", "256Mi", "1Gi"),
         },
         # The other modes' targets stay at zero replicas in SingleBinary mode.
@@ -158,19 +170,26 @@ def loki_values(args: LoggingArgs) -> dict[str, Any]:
         # memcached caches need more memory than the node should spend on one user's queries.
         "chunksCache": {"enabled": False},
         "resultsCache": {"enabled": False},
-        "gateway": {"enabled": True, "replicas": 1, "resources": _resources("10m", "32Mi", "128Mi")},
+        "gateway": {"enabled": True, "replicas": 1, "resources": _resources("10m", "32Mi", "128Mi"),
+                    "podSecurityContext": _RESTRICTED_SECCOMP},
         "lokiCanary": {"enabled": False},
+        # The sidecar that loads ruler rules from labelled ConfigMaps: no Loki rules exist here, and it
+        # would need a ClusterRole reading every Secret and ConfigMap in the cluster.
+        "sidecar": {"rules": {"enabled": False}},
         "test": {"enabled": False},
         "monitoring": {"serviceMonitor": {"enabled": True}},
     }
 
 
-def alloy_values(namespace: pulumi.Input[str]) -> dict[str, Any]:
+def alloy_values(namespace: pulumi.Input[str], config_map_name: pulumi.Input[str]) -> dict[str, Any]:
+    """The chart mounts the program's ConfigMap (`config_map_name`, key ALLOY_CONFIG_KEY) instead
+    of making one: the chart passes configMap.content through Helm's tpl, which would evaluate the
+    Go-template braces of config.alloy's stage.template at install time."""
     push_url = pulumi.Output.from_input(namespace).apply(loki_push_url)
     return {
         "controller": {"type": "daemonset"},
         "alloy": {
-            "configMap": {"create": True, "content": alloy_config()},
+            "configMap": {"create": False, "name": config_map_name, "key": ALLOY_CONFIG_KEY},
             "extraEnv": [
                 {"name": "LOKI_PUSH_URL", "value": push_url},
                 {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
@@ -185,12 +204,9 @@ def alloy_values(namespace: pulumi.Input[str]) -> dict[str, Any]:
             },
             "resources": _resources("20m", "96Mi", "384Mi"),
         },
-        "configReloader": {
-            "securityContext": {
-                "runAsNonRoot": True, "runAsUser": 473, "allowPrivilegeEscalation": False,
-                "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
-            },
-        },
+        # The ConfigMap is immutable: a changed config.alloy is a new ConfigMap, whose new name in
+        # these values rolls the DaemonSet, so there is nothing for a reloader sidecar to watch.
+        "configReloader": {"enabled": False},
         "serviceMonitor": {"enabled": True},
     }
 
@@ -216,6 +232,14 @@ class Logging(pulumi.ComponentResource):
             timeout_seconds=600,
             opts=pulumi.ResourceOptions(parent=self, depends_on=crds),
         )
+        # The configuration exactly as the file has it (never through the chart's tpl).
+        self.alloy_config = k8s.core.v1.ConfigMap(
+            f"{name}-alloy-config",
+            metadata={"namespace": namespace, "labels": recommended_labels("alloy", "config")},
+            immutable=True,
+            data={ALLOY_CONFIG_KEY: alloy_config()},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         # Alloy waits for Loki so its first pushes do not fail; the logs would be retried anyway.
         self.alloy = helm_release(
             f"{name}-alloy",
@@ -224,7 +248,7 @@ class Logging(pulumi.ComponentResource):
             version=ALLOY_CHART_VERSION,
             repository=GRAFANA_REPOSITORY,
             namespace=namespace,
-            values=alloy_values(namespace),
+            values=alloy_values(namespace, self.alloy_config.metadata["name"]),
             timeout_seconds=600,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.loki, *crds]),
         )

@@ -35,6 +35,9 @@ MONITORING_NAMESPACE = "monitoring"
 # and `monitoring` can enforce a stricter Pod Security level than node-exporter allows.
 NODE_EXPORTER_NAMESPACE = "monitoring-node-exporter"
 CERT_MANAGER_NAMESPACE = "cert-manager"
+# The name cert-manager's chart gives the controller Service's metrics port (9402) since v1.21.0
+# (before: tcp-prometheus-servicemonitor); the recorded chart facts prove it (tests/infra/charts).
+CERT_MANAGER_METRICS_PORT = "http-metrics"
 
 KUBE_PROMETHEUS_STACK_CHART = "kube-prometheus-stack"
 KUBE_PROMETHEUS_STACK_VERSION = "79.7.1"
@@ -246,7 +249,14 @@ def kube_prometheus_stack_values(
             "etcd": False, "kubeControllerManager": False, "kubeProxy": False,
             "kubeSchedulerAlerting": False, "kubeSchedulerRecording": False,
         }},
-        "prometheusOperator": {"resources": _resources("50m", "96Mi", "256Mi")},
+        "prometheusOperator": {
+            "resources": _resources("50m", "96Mi", "256Mi"),
+            # The config-reloader sidecars the operator adds to Prometheus and Alertmanager: the
+            # operator sets no memory limit unless told ("0" by default).
+            "prometheusConfigReloader": {"resources": _resources("10m", "32Mi", "64Mi")},
+            # The pre-install Jobs that create and patch the admission webhook's certificate.
+            "admissionWebhooks": {"patch": {"resources": _resources("10m", "32Mi", "64Mi")}},
+        },
         "kube-state-metrics": {"resources": _resources("20m", "64Mi", "192Mi")},
         "prometheus-node-exporter": {
             "namespaceOverride": node_exporter_namespace,
@@ -295,6 +305,10 @@ def kube_prometheus_stack_values(
                 "accessModes": ["ReadWriteOnce"], "size": "2Gi",
             },
             "resources": _resources("50m", "128Mi", "384Mi"),
+            # No root init container that chowns the volume: the pod's fsGroup (472, the chart's
+            # default) owns it, and K3s's local-path provisioner creates volume directories 0777,
+            # as Prometheus's and Alertmanager's non-root pods on the same class already rely on.
+            "initChownData": {"enabled": False},
             "ingress": {
                 "enabled": True,
                 "ingressClassName": TRAEFIK_INGRESS_CLASS,
@@ -342,8 +356,7 @@ def cert_manager_service_monitor_spec() -> dict[str, Any]:
             "app.kubernetes.io/name": "cert-manager",
             "app.kubernetes.io/component": "controller",
         }},
-        # The port name cert-manager's chart gives its metrics port (9402).
-        "endpoints": [{"port": "tcp-prometheus-servicemonitor", "path": "/metrics", "interval": "60s"}],
+        "endpoints": [{"port": CERT_MANAGER_METRICS_PORT, "path": "/metrics", "interval": "60s"}],
     }
 
 
@@ -372,13 +385,10 @@ class Monitoring(pulumi.ComponentResource):
                 "name": MONITORING_NAMESPACE,
                 "labels": {
                     **labels,
-                    # `baseline`, not `restricted`: Grafana's chart chowns its data volume in an init
-                    # container that runs as root with CHOWN (restricted forbids both), and the other
-                    # charts' pods are not proven restricted-clean here (that needs them rendered).
-                    # Nothing here needs the host's namespaces or paths, which baseline forbids
-                    # (node-exporter has its own namespace). audit and warn stay at `restricted`, so
-                    # the API server reports every pod that falls short of it.
-                    **pod_security_labels(enforce="baseline"),
+                    # Every pod the charts render here meets `restricted` (tests/infra/charts checks
+                    # the recorded renders; Grafana no longer chowns its volume as root), so it is
+                    # enforced. node-exporter, which needs the host, has its own namespace.
+                    **pod_security_labels(enforce="restricted"),
                 },
             },
             opts=child,
@@ -400,19 +410,13 @@ class Monitoring(pulumi.ComponentResource):
             opts=child,
         )
 
-        # Before any chart's pod starts: no pod here or in node-exporter's namespace reaches the
-        # node's instance role through the metadata service (the hop limit of 2 would let it).
-        self.metadata_policies = [
-            *deny_instance_metadata(
-                name, namespace, labels, child, except_pods=args.instance_role_pods
-            ),
-            *deny_instance_metadata(
-                f"{name}-node-exporter",
-                self.node_exporter_namespace.metadata["name"],
-                recommended_labels("node-exporter", "observability"),
-                child,
-            ),
-        ]
+        # Before any chart's pod starts: no pod here reaches the node's instance role through the
+        # metadata service (the hop limit of 2 would let it). node-exporter gets no such policy: it
+        # runs in the host's network namespace, which NetworkPolicy does not govern; the node's own
+        # firewall (aws/k3s-cloud-init.yaml.tmpl) keeps every non-root process, it included, away.
+        self.metadata_policies = deny_instance_metadata(
+            name, namespace, labels, child, except_pods=args.instance_role_pods
+        )
 
         self.grafana_admin_password = random.RandomPassword(
             f"{name}-grafana-admin-password", length=32, special=False, opts=child,

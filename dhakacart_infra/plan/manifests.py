@@ -90,15 +90,15 @@ def require_schemas_for(k3s_version: str) -> str:
     return minor
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Recorded inputs as Kubernetes would read them: whole-number floats (how numbers cross the
     mock boundary) back to integers."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -116,7 +116,7 @@ def manifest_of(record: RecordedResource) -> dict[str, Any]:
     inputs = dict(record.inputs)
     if inputs.get("kind") == "Secret":
         inputs = _masked_secret_payload(inputs)
-    body = _plain(mask_secrets(inputs, SECRET_PLACEHOLDER))
+    body = plain(mask_secrets(inputs, SECRET_PLACEHOLDER))
     metadata = dict(body.get("metadata") or {})
     if "name" not in metadata:
         # Auto-named: the provider sends the name it generated (recorded in the resource's state).
@@ -137,7 +137,7 @@ def manifest_filename(manifest: dict[str, Any]) -> str:
 def release_of(record: RecordedResource) -> dict[str, Any]:
     inputs = record.inputs
     repository = reveal((inputs.get("repositoryOpts") or {}).get("repo"))
-    return _plain(mask_secrets({
+    return plain(mask_secrets({
         "name": inputs.get("name") or record.name,
         "namespace": inputs.get("namespace"),
         "chart": inputs.get("chart"),

@@ -23,9 +23,11 @@ PROGRAM_ERRORS = [
     MonitoringConfigError,
 ]
 
-# Not raised by the program in `pulumi preview`: the offline plan and ops tools are their own CLIs,
-# and the kubeconfig dynamic provider's error is reported by the engine as a failed operation.
-OUTSIDE_THE_PROGRAM = ("dhakacart_infra.plan", "dhakacart_infra.ops", "dhakacart_infra.policy")
+# Not raised by the program in `pulumi preview`: the offline plan, the chart recorder and ops tools are
+# their own CLIs, and the kubeconfig dynamic provider's error is reported by the engine as a failed
+# operation.
+OUTSIDE_THE_PROGRAM = ("dhakacart_infra.plan", "dhakacart_infra.ops", "dhakacart_infra.policy",
+                       "dhakacart_infra.charts")
 PROVIDER_ERRORS = {"dhakacart_infra.aws.kubeconfig_provider.KubeconfigError"}
 
 

@@ -246,6 +246,7 @@ KUBECTL_VERBS = {
     "events",
     "wait",
     "cp",
+    "port-forward",
 }
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -280,3 +284,76 @@ def test_the_ami_lookup_asks_canonical_for_the_newest_ubuntu_lts_amd64_image(mon
     assert filters["architecture"] == ["x86_64"]
     lts_amd64 = r"ubuntu/images/hvm-ssd-gp3/ubuntu-\*-\d\d\.04-amd64-server-\*"
     assert re.fullmatch(lts_amd64, filters["name"][0])
+
+
+IMDS_RULES = "/etc/dhakacart/imds-root-only.nft"
+IMDS_UNIT = "/etc/systemd/system/dhakacart-imds-root-only.service"
+
+
+def test_only_root_on_the_node_reaches_the_instance_metadata_service():
+    # Host-network pods (node-exporter) are outside NetworkPolicy; an OUTPUT rule on the node covers
+    # them, loaded by its own unit on every boot before K3s, in a table of its own.
+    doc = yaml.safe_load(_render())
+    files = {f["path"]: f["content"] for f in doc["write_files"]}
+    assert "nftables" in doc["packages"]
+    rules = files[IMDS_RULES]
+    assert "ip daddr 169.254.169.254 meta skuid != 0 counter reject" in rules
+    assert "type filter hook output" in rules and "flush ruleset" not in rules
+    unit = files[IMDS_UNIT]
+    assert "Before=k3s.service" in unit and "WantedBy=multi-user.target" in unit
+    assert f"ExecStart=/usr/sbin/nft -f {IMDS_RULES}" in unit and "RemainAfterExit=yes" in unit
+    commands = [c if isinstance(c, list) else [c] for c in doc["runcmd"]]
+    enable = commands.index(["systemctl", "enable", "--now", "dhakacart-imds-root-only.service"])
+    install = next(i for i, c in enumerate(commands) if "k3s-install.sh server" in " ".join(c))
+    assert commands[enable - 1] == ["systemctl", "daemon-reload"] and enable < install
+
+
+def _nft() -> str:
+    nft = shutil.which("nft")
+    assert nft, "nft is missing: run make bootstrap (scripts/bootstrap.sh installs nftables)"
+    return nft
+
+
+def test_the_metadata_rules_are_valid_nftables(tmp_path):
+    rules = tmp_path / "imds.nft"
+    rules.write_text({f["path"]: f["content"] for f in yaml.safe_load(_render())["write_files"]}[IMDS_RULES])
+    checked = subprocess.run([_nft(), "-c", "-f", str(rules)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+    rules.write_text(rules.read_text().replace("!=", "!=="))
+    assert subprocess.run([_nft(), "-c", "-f", str(rules)], capture_output=True, check=False).returncode != 0
+
+
+_CONNECT_AS = """
+import errno, os, socket, sys
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("169.254.169.254", 80)); server.listen(5)
+def attempt():
+    s = socket.socket(); s.settimeout(2)
+    try:
+        s.connect(("169.254.169.254", 80)); return "connected"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, "timeout")
+results = {"root": attempt()}
+read, write = os.pipe()
+if os.fork() == 0:
+    os.setgid(65534); os.setuid(65534); os.write(write, attempt().encode()); os._exit(0)
+os.wait(); results["nobody"] = os.read(read, 100).decode()
+print(results["root"], results["nobody"])
+"""
+
+
+def test_the_rules_let_root_through_and_refuse_any_other_user(tmp_path):
+    # In a network namespace of its own: the metadata address on loopback with a listener, the rules
+    # loaded as cloud-init writes them, then one connection as root and one as nobody (uid 65534,
+    # node-exporter's user).
+    rules = tmp_path / "imds.nft"
+    rules.write_text({f["path"]: f["content"] for f in yaml.safe_load(_render())["write_files"]}[IMDS_RULES])
+    script = (f"ip link set lo up && ip addr add 169.254.169.254/32 dev lo && {_nft()} -f {rules} && "
+              f"{sys.executable} -c '{_CONNECT_AS}'")
+    unshare = shutil.which("unshare")
+    assert unshare and os.geteuid() == 0, "needs root and unshare (util-linux), as CI has"
+    result = subprocess.run([unshare, "--net", "bash", "-c", script], capture_output=True, text=True,
+                            check=False, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["connected", "ECONNREFUSED"]

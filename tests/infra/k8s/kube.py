@@ -56,25 +56,6 @@ def policies(plan: PlanResult, namespace: str = "dhakacart") -> dict[str, dict[s
             if r.revealed()["metadata"].get("namespace") == namespace}
 
 
-def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
-    """Kubernetes label-selector semantics (matchLabels + In/NotIn/Exists/DoesNotExist); NotIn also
-    matches an object without the key."""
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and labels.get(key) in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
-
-
 def replicas_after(seconds: int, start: int, maximum: int, scale_up: dict[str, Any]) -> int:
     """Where an HPA that always wants more can be after `seconds`, following the scale-up policies as
     the controller applies them (each period, the policy picked by selectPolicy)."""

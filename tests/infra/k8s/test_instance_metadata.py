@@ -2,8 +2,10 @@
 
 The server's IMDSv2 hop limit is 2, so any pod could reach 169.254.169.254 and take the node's
 credentials (ssm:PutParameter on the kubeconfig parameter; in prod, Loki's bucket). The shop's
-namespace denies all egress by default; cert-manager's, node-exporter's and the monitoring namespace
-carry one egress policy that allows everything but the metadata service."""
+namespace denies all egress by default; cert-manager's and the monitoring namespace carry one egress
+policy that allows everything but the metadata service. node-exporter runs on the host's network,
+which NetworkPolicy does not govern: the node's own firewall keeps it (as every non-root process)
+away (tests/infra/aws/test_cluster.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ import itertools
 
 import pytest
 
+from dhakacart_infra.charts import check
+from dhakacart_infra.charts.selectors import selects
 from dhakacart_infra.k8s.logging import LOKI_RELEASE_NAME, LOKI_SERVER_POD_LABELS, LoggingArgs, loki_values
 from dhakacart_infra.k8s.network_policies import pods_other_than
-from tests.infra.k8s.kube import NETWORK_POLICY, RELEASE, policies, selects
+from tests.infra.k8s.kube import NETWORK_POLICY, RELEASE, policies
 
 IMDS = "169.254.169.254"
 NODE_ADDRESS = "10.20.0.25"  # the server in a public subnet: kubelet, node-exporter, the API server
@@ -58,7 +62,7 @@ def egress_allowed(specs: dict[str, dict], pod_labels: dict[str, str], destinati
     return any(_peer_allows(peer, destination) for r in rules for peer in r["to"])
 
 
-@pytest.mark.parametrize("namespace", ["cert-manager", "monitoring-node-exporter"])
+@pytest.mark.parametrize("namespace", ["cert-manager"])
 def test_every_pod_of_a_namespace_reaches_everything_but_the_metadata_service(stack_plan, namespace):
     specs = policies(stack_plan, namespace)
     assert list(specs) == ["deny-instance-metadata"]
@@ -92,12 +96,30 @@ def test_the_charts_wait_for_the_policies(stack_plan):
     for r in stack_plan.of_type(NETWORK_POLICY):
         if r.revealed()["metadata"]["name"].startswith("deny-instance-metadata"):
             by_namespace.setdefault(r.revealed()["metadata"]["namespace"], []).append(r)
-    assert sorted(by_namespace) == ["cert-manager", "monitoring", "monitoring-node-exporter"]
-    waits = {"cert-manager": ["cert-manager"], "monitoring": ["kube-prometheus-stack", "loki", "alloy"],
-             "monitoring-node-exporter": ["kube-prometheus-stack"]}
+    assert sorted(by_namespace) == ["cert-manager", "monitoring"]
+    waits = {"cert-manager": ["cert-manager"], "monitoring": ["kube-prometheus-stack", "loki", "alloy"]}
     for namespace, charts in waits.items():
         for chart, policy in itertools.product(charts, by_namespace[namespace]):
             assert stack_plan.waits_for(releases[chart], policy), (chart, namespace)
+
+
+def test_node_exporters_namespace_carries_no_policy_that_would_protect_nothing(stack_plan):
+    # Its one pod is on the host's network; a NetworkPolicy there would only look like protection.
+    assert policies(stack_plan, "monitoring-node-exporter") == {}
+    pods = check.stack_facts(stack_plan).pods()
+    [node_exporter] = [p for p in pods if p["namespace"] == "monitoring-node-exporter"]
+    assert "Network" in node_exporter["host_namespaces"]
+    # Not root, so the node's firewall (only uid 0 reaches the metadata service) refuses it.
+    assert node_exporter["pod_security_context"]["runAsUser"] == 65534
+    assert all("runAsUser" not in c["security_context"] for c in node_exporter["containers"])
+
+
+def test_of_the_pods_the_charts_render_only_prods_loki_server_reaches_the_metadata_service(stack_plan):
+    specs = policies(stack_plan, "monitoring")
+    rendered = [p for p in check.stack_facts(stack_plan).pods() if p["namespace"] == "monitoring"]
+    assert len(rendered) >= 8
+    reaching = [p["name"] for p in rendered if egress_allowed(specs, p["pod_labels"], IMDS)]
+    assert reaching == (["loki"] if stack_plan.stack == "prod" else [])
 
 
 def test_lokis_pod_labels_are_the_charts_own():

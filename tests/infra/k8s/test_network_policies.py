@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from dhakacart_infra.charts.selectors import selects as _selects
 from tests.infra.k8s.conftest import DATABASE_CIDRS
 from tests.infra.k8s.kube import JOB, NETWORK_POLICY, container, named, policies
-from tests.infra.k8s.kube import selects as _selects
 
 TRAEFIK = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "traefik"}}}

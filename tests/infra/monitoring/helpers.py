@@ -16,15 +16,13 @@ CRD_TOOL = REPO_ROOT / "tools" / "crd-schemas"
 CHART_METRICS_FILE = Path(__file__).with_name("chart_metrics.yaml")
 
 
-def metric_names(expr: str) -> set[str]:
-    """Every metric a PromQL expression selects (parsed with a real PromQL parser)."""
-    names: set[str] = set()
+def vector_selectors(expr: str) -> list[Any]:
+    """Every vector selector of a PromQL expression (parsed with a real PromQL parser)."""
+    found: list[Any] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, promql_parser.VectorSelector):
-            name = node.name or next((m.value for m in node.matchers.matchers if m.name == "__name__"), None)
-            assert name, f"selector without a metric name in {expr!r}"
-            names.add(name)
+            found.append(node)
         elif isinstance(node, promql_parser.MatrixSelector):
             walk(node.vector_selector)
         elif isinstance(node, promql_parser.Call):
@@ -41,6 +39,16 @@ def metric_names(expr: str) -> set[str]:
             walk(node.expr)
 
     walk(promql_parser.parse(expr))
+    return found
+
+
+def metric_names(expr: str) -> set[str]:
+    """Every metric a PromQL expression selects."""
+    names: set[str] = set()
+    for node in vector_selectors(expr):
+        name = node.name or next((m.value for m in node.matchers.matchers if m.name == "__name__"), None)
+        assert name, f"selector without a metric name in {expr!r}"
+        names.add(name)
     return names
 
 

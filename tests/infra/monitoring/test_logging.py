@@ -41,7 +41,8 @@ def test_dev_keeps_logs_on_a_local_path_volume(observability_plan):
     assert values["loki"]["storage"] == {"type": "filesystem"}
     assert values["loki"]["schemaConfig"]["configs"][0]["object_store"] == "filesystem"
     assert values["singleBinary"]["persistence"] == {"enabled": True, "size": "10Gi",
-                                                     "storageClass": "local-path"}
+                                                     "storageClass": "local-path",
+                                                     "whenDeleted": "Retain", "whenScaled": "Retain"}
 
 
 def test_prod_keeps_logs_in_the_bucket_with_no_keys(run_observability):
@@ -76,7 +77,17 @@ def test_retention_days_round_up():
 def test_alloy_ships_with_the_repositorys_config_file_to_the_loki_gateway(observability_plan):
     values = release(observability_plan, "alloy").revealed()["values"]
     assert values["controller"]["type"] == "daemonset"
-    assert values["alloy"]["configMap"] == {"create": True, "content": logs.ALLOY_CONFIG_FILE.read_text()}
+    config_map_record = observability_plan.one("kubernetes:core/v1:ConfigMap", "logging-alloy-config")
+    config_map = config_map_record.revealed()
+    # The program's ConfigMap (auto-named, so a changed file is a new one), not the chart's, whose tpl
+    # would evaluate config.alloy's braces.
+    assert values["alloy"]["configMap"]["create"] is False
+    assert values["alloy"]["configMap"]["name"].startswith("logging-alloy-config-")
+    assert values["alloy"]["configMap"]["key"] == "config.alloy"
+    assert observability_plan.waits_for(release(observability_plan, "alloy"), config_map_record)
+    assert config_map["data"] == {"config.alloy": logs.ALLOY_CONFIG_FILE.read_text()}
+    assert config_map["immutable"] is True
+    assert values["configReloader"] == {"enabled": False}
     env = {e["name"]: e for e in values["alloy"]["extraEnv"]}
     assert env["LOKI_PUSH_URL"]["value"] == "http://loki-gateway.monitoring.svc.cluster.local/loki/api/v1/push"
     assert env["NODE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
