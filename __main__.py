@@ -141,7 +141,7 @@ logs = Logging(
     "logging",
     LoggingArgs(
         namespace=monitoring.namespace_name,
-        loki_retention=f"{config.monitoring.loki_retention_days * 24}h",
+        loki_retention_days=config.monitoring.loki_retention_days,
         loki_storage_gb=config.monitoring.loki_storage_gb,
         s3=LokiS3Storage(bucket_name=loki_bucket.bucket_name, region=config.region) if loki_bucket else None,
         monitoring_crds=monitoring.release,

@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 
 from ..aws.database import DatabaseSettings
-from ..k8s.monitoring import AlertReceivers
+from ..k8s.alertmanager import AlertReceivers
 from ..k8s.storefront import WorkloadSizing
 from ..tags import standard_tags
 from .instance_types import INSTANCE_MEMORY_GIB

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-SHOP_NAMESPACE = "dhakacart"
+from ..names import (
+    CERT_MANAGER_NAMESPACE,
+    MONITORING_NAMESPACE,
+    NODE_EXPORTER_NAMESPACE,
+    SHOP_NAMESPACE,
+    WEB_COMPONENT,
+    shop_workload_name,
+)
+
 RUNBOOK_PATH = "docs/RUNBOOK.md"
 
 # The shop's pods, as cAdvisor and kube-state-metrics label them.
@@ -22,16 +30,18 @@ _SHOP_CONTAINERS = f'{_SHOP}, container!="", container!="POD"'
 # ServiceMonitors and Services recorded from the real charts.
 SCRAPE_TARGETS: list[tuple[str, str, str, str, str]] = [
     # (alert, job, namespace, what the target feeds, severity)
-    ("DhakaCartWebDown", "dhakacart-web", SHOP_NAMESPACE, "the storefront's own metrics and alerts",
-     "critical"),
-    ("DhakaCartCertManagerMetricsDown", "cert-manager", "cert-manager",
+    ("DhakaCartWebDown", shop_workload_name(WEB_COMPONENT), SHOP_NAMESPACE,
+     "the storefront's own metrics and alerts", "critical"),
+    ("DhakaCartCertManagerMetricsDown", "cert-manager", CERT_MANAGER_NAMESPACE,
      "DhakaCartCertificateExpiringSoon (cert-manager's certificate metrics)", "warning"),
-    ("DhakaCartKubeStateMetricsDown", "kube-state-metrics", "monitoring",
+    ("DhakaCartKubeStateMetricsDown", "kube-state-metrics", MONITORING_NAMESPACE,
      "every alert on pods, Deployments and replicas (kube-state-metrics)", "warning"),
-    ("DhakaCartNodeExporterDown", "node-exporter", "monitoring-node-exporter",
+    ("DhakaCartNodeExporterDown", "node-exporter", NODE_EXPORTER_NAMESPACE,
      "DhakaCartNodeDiskFilling (node-exporter's filesystem metrics)", "warning"),
-    ("DhakaCartLokiDown", "monitoring/loki", "monitoring", "log storage and queries (Loki)", "warning"),
-    ("DhakaCartAlloyDown", "alloy", "monitoring", "log shipping from the node's pods (Alloy)", "warning"),
+    ("DhakaCartLokiDown", f"{MONITORING_NAMESPACE}/loki", MONITORING_NAMESPACE,
+     "log storage and queries (Loki)", "warning"),
+    ("DhakaCartAlloyDown", "alloy", MONITORING_NAMESPACE,
+     "log shipping from the node's pods (Alloy)", "warning"),
 ]
 
 

@@ -16,6 +16,12 @@ import pulumi_kubernetes as k8s
 MAX_HISTORY = 5  # release revisions Helm keeps (each is a Secret in the namespace)
 
 
+def container_resources(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:
+    """Requests and a memory limit for a chart's container. No CPU limit: a throttled scraper, query
+    or renewal makes gaps; the memory limit is what protects the node."""
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}}
+
+
 def helm_release(
     resource_name: str,
     *,

@@ -12,8 +12,6 @@ from alloy/config.alloy in this repository, byte for byte, through a ConfigMap t
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +19,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .helm import helm_release
+from ..errors import ComponentInputError
+from ..names import MONITORING_NAMESPACE
+from .helm import container_resources, helm_release
 from .labels import recommended_labels
-from .monitoring import STORAGE_CLASS, MonitoringConfigError
+from .monitoring_values import STORAGE_CLASS
 
 GRAFANA_REPOSITORY = "https://grafana.github.io/helm-charts"
 LOKI_CHART = "loki"
@@ -46,9 +46,6 @@ ALLOY_CONFIG_KEY = "config.alloy"
 # The schema every stack starts with; a future schema change adds an entry, never edits this one.
 LOKI_SCHEMA_FROM = "2025-01-01"
 
-_RETENTION = re.compile(r"^([1-9][0-9]*)(h|d|w)$")
-_HOURS_PER_UNIT = {"h": 1, "d": 24, "w": 24 * 7}
-
 
 @dataclass
 class LokiS3Storage:
@@ -60,8 +57,8 @@ class LokiS3Storage:
 class LoggingArgs:
     namespace: pulumi.Input[str]
     """The monitoring namespace (Monitoring.namespace_name)."""
-    loki_retention: str
-    """How long logs are kept, e.g. "168h" or "7d" (`dhakacart:lokiRetention`)."""
+    loki_retention_days: int
+    """How long logs are kept, in whole days (Loki's retention is a multiple of its 24h index period)."""
     loki_storage_gb: int
     """Loki's volume: all data in dev, write-ahead log and compactor scratch in prod."""
     s3: LokiS3Storage | None = None
@@ -72,31 +69,12 @@ class LoggingArgs:
     ServiceMonitors): Monitoring.release."""
 
 
-def retention_hours(retention: str) -> int:
-    match = _RETENTION.match(retention or "")
-    if not match:
-        raise MonitoringConfigError(
-            f"lokiRetention {retention!r} is not a retention period: use hours, days or weeks such as "
-            "\"168h\", \"7d\" or \"4w\" (`pulumi config set dhakacart:lokiRetention 7d`)."
-        )
-    hours = int(match.group(1)) * _HOURS_PER_UNIT[match.group(2)]
-    if hours < 24:
-        raise MonitoringConfigError(
-            f"lokiRetention {retention!r} is shorter than Loki's 24h index period: use at least \"24h\"."
-        )
-    return hours
-
-
-def retention_days(retention: str) -> int:
-    return math.ceil(retention_hours(retention) / 24)
-
-
-def loki_gateway_url(namespace: str = "monitoring") -> str:
+def loki_gateway_url(namespace: str = MONITORING_NAMESPACE) -> str:
     """Loki's in-cluster entry point (the chart's nginx gateway), for Grafana and Alloy."""
     return f"http://{LOKI_RELEASE_NAME}-gateway.{namespace}.svc.cluster.local"
 
 
-def loki_push_url(namespace: str = "monitoring") -> str:
+def loki_push_url(namespace: str = MONITORING_NAMESPACE) -> str:
     return f"{loki_gateway_url(namespace)}/loki/api/v1/push"
 
 
@@ -108,16 +86,13 @@ def alloy_config() -> str:
 _RESTRICTED_SECCOMP = {"seccompProfile": {"type": "RuntimeDefault"}}
 
 
-def _resources(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:
-    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}}
-
-
 def loki_values(args: LoggingArgs) -> dict[str, Any]:
-    hours = retention_hours(args.loki_retention)
-    if not isinstance(args.loki_storage_gb, int) or args.loki_storage_gb < 1:
-        raise MonitoringConfigError(
-            f"lokiStorageGb {args.loki_storage_gb!r} must be a whole number of GiB, at least 1 (e.g. 10)."
+    if args.loki_retention_days < 1 or args.loki_storage_gb < 1:
+        raise ComponentInputError(
+            f"Logging: loki_retention_days ({args.loki_retention_days}) and loki_storage_gb "
+            f"({args.loki_storage_gb}) must be at least 1"
         )
+    hours = args.loki_retention_days * 24
     store = "s3" if args.s3 else "filesystem"
     storage: dict[str, Any] = {"type": "filesystem"}
     if args.s3:
@@ -161,7 +136,7 @@ def loki_values(args: LoggingArgs) -> dict[str, Any]:
             "persistence": {"enabled": True, "size": f"{args.loki_storage_gb}Gi",
                             "storageClass": args.storage_class,
                             "whenDeleted": "Retain", "whenScaled": "Retain"},
-            "resources": _resources("100m", "256Mi", "1Gi"),
+            "resources": container_resources("100m", "256Mi", "1Gi"),
         },
         # The other modes' targets stay at zero replicas in SingleBinary mode.
         "read": {"replicas": 0},
@@ -170,7 +145,7 @@ def loki_values(args: LoggingArgs) -> dict[str, Any]:
         # memcached caches need more memory than the node should spend on one user's queries.
         "chunksCache": {"enabled": False},
         "resultsCache": {"enabled": False},
-        "gateway": {"enabled": True, "replicas": 1, "resources": _resources("10m", "32Mi", "128Mi"),
+        "gateway": {"enabled": True, "replicas": 1, "resources": container_resources("10m", "32Mi", "128Mi"),
                     "podSecurityContext": _RESTRICTED_SECCOMP},
         "lokiCanary": {"enabled": False},
         # The sidecar that loads ruler rules from labelled ConfigMaps: no Loki rules exist here, and it
@@ -202,7 +177,7 @@ def alloy_values(namespace: pulumi.Input[str], config_map_name: pulumi.Input[str
                 "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                 "seccompProfile": {"type": "RuntimeDefault"},
             },
-            "resources": _resources("20m", "96Mi", "384Mi"),
+            "resources": container_resources("20m", "96Mi", "384Mi"),
         },
         # The ConfigMap is immutable: a changed config.alloy is a new ConfigMap, whose new name in
         # these values rolls the DaemonSet, so there is nothing for a reloader sidecar to watch.

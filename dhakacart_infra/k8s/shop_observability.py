@@ -15,13 +15,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..names import API_COMPONENT, SHOP_APP_NAME, SHOP_METRICS_PORT_NAME, WEB_COMPONENT
 from .alerts import ALERT_RULES
 from .labels import recommended_labels
-from .monitoring import DASHBOARD_LABEL
+from .monitoring_values import DASHBOARD_LABEL
 
-SHOP_APP_NAME = "dhakacart"  # app.kubernetes.io/name on the shop's pods and Services
-SHOP_COMPONENTS = ("web", "api")
-METRICS_PORT_NAME = "metrics"  # port 9102, served by the gunicorn master
+SHOP_COMPONENTS = (WEB_COMPONENT, API_COMPONENT)
 DASHBOARD_FILE = Path(__file__).with_name("dashboards") / "shop.json"
 
 
@@ -42,7 +41,7 @@ def service_monitor_spec() -> dict[str, Any]:
             {"key": "app.kubernetes.io/component", "operator": "In", "values": list(SHOP_COMPONENTS)},
         ]},
         "endpoints": [{
-            "port": METRICS_PORT_NAME,
+            "port": SHOP_METRICS_PORT_NAME,
             "path": "/metrics",
             "interval": "30s",
             "scrapeTimeout": "10s",

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..errors import DhakacartError
-from .helm import helm_release
+from ..errors import ComponentInputError
+from ..names import CERT_MANAGER_NAMESPACE
+from .helm import container_resources, helm_release
 from .labels import pod_security_labels, recommended_labels
 from .network_policies import deny_instance_metadata
 
 CERT_MANAGER_CHART = "cert-manager"
 CERT_MANAGER_CHART_VERSION = "v1.21.1"
 CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
-CERT_MANAGER_NAMESPACE = "cert-manager"
 
 TRAEFIK_INGRESS_CLASS = "traefik"
 
@@ -35,18 +35,14 @@ ACME_SERVERS = {
 
 # Small on purpose: cert-manager is idle almost all the time. Memory limits stop a leak from
 # starving the node; no CPU limits, so renewals are never throttled.
-_CONTROLLER_RESOURCES = {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
-_SIDECAR_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}}
-
-
-class TlsConfigError(DhakacartError, ValueError):
-    """Configuration the TLS component cannot work with."""
+_CONTROLLER_RESOURCES = container_resources("10m", "64Mi", "256Mi")
+_SIDECAR_RESOURCES = container_resources("10m", "32Mi", "128Mi")
 
 
 @dataclass
 class TlsArgs:
-    acme_email: pulumi.Input[str]
-    """Let's Encrypt sends expiry warnings here (`dhakacart:acmeEmail`)."""
+    acme_email: str
+    """Let's Encrypt sends expiry warnings here."""
     issuer_name: str
     """PRODUCTION_ISSUER, or STAGING_ISSUER (untrusted certificates, generous rate limits)."""
 
@@ -81,7 +77,11 @@ class Tls(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         issuer_name = args.issuer_name
         if issuer_name not in ACME_SERVERS:
-            raise TlsConfigError(f"unknown ClusterIssuer {issuer_name!r}: one of {', '.join(ACME_SERVERS)}")
+            known = ", ".join(ACME_SERVERS)
+            raise ComponentInputError(f"Tls: unknown issuer_name {issuer_name!r}: one of {known}")
+        local, _, domain = (args.acme_email or "").partition("@")
+        if not local or "." not in domain:
+            raise ComponentInputError(f"Tls: acme_email {args.acme_email!r} is not an e-mail address")
 
         # cert-manager's chart runs under the `restricted` Pod Security Standard.
         self.namespace = k8s.core.v1.Namespace(
@@ -114,7 +114,6 @@ class Tls(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.metadata_policies),
         )
 
-        email = pulumi.Output.from_input(args.acme_email).apply(_checked_email)
         self.issuer = k8s.apiextensions.CustomResource(
             f"{name}-cluster-issuer",
             api_version="cert-manager.io/v1",
@@ -123,7 +122,7 @@ class Tls(pulumi.ComponentResource):
             spec={
                 "acme": {
                     "server": ACME_SERVERS[issuer_name],
-                    "email": email,
+                    "email": args.acme_email,
                     # The ACME account key cert-manager generates and keeps in this Secret.
                     "privateKeySecretRef": {"name": f"{issuer_name}-account-key"},
                     "solvers": [{"http01": {"ingress": {"ingressClassName": TRAEFIK_INGRESS_CLASS}}}],
@@ -138,13 +137,3 @@ class Tls(pulumi.ComponentResource):
             "cluster_issuer_name": self.cluster_issuer_name,
             "cert_manager_version": CERT_MANAGER_CHART_VERSION,
         })
-
-
-def _checked_email(email: str) -> str:
-    local, _, domain = (email or "").partition("@")
-    if not local or "." not in domain:
-        raise TlsConfigError(
-            f"acmeEmail {email!r} is not an email address: Let's Encrypt needs one for expiry notices. "
-            "Set it with `pulumi config set dhakacart:acmeEmail ops@example.com`."
-        )
-    return email

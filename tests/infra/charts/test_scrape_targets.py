@@ -9,7 +9,7 @@ import pytest
 
 from dhakacart_infra.charts import check
 from dhakacart_infra.k8s.alerts import ALERT_RULES, SCRAPE_TARGETS
-from tests.infra.monitoring.helpers import vector_selectors
+from tests.infra.k8s.observability_helpers import vector_selectors
 
 TARGET_LABELS = ("job", "namespace", "service")
 

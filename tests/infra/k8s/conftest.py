@@ -109,3 +109,7 @@ def run_shop(component_root: Path) -> Callable[..., PlanResult]:
         return run_components(component_root, **kwargs)
 
     return _run
+
+
+# The monitoring components' fixtures (the stack of monitoring, logging and the shop's observability).
+from tests.infra.k8s.observability import observability_plan, run_observability  # noqa: E402, F401

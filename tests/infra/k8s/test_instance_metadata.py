@@ -124,7 +124,7 @@ def test_of_the_pods_the_charts_render_only_prods_loki_server_reaches_the_metada
 
 def test_lokis_pod_labels_are_the_charts_own():
     # The chart names its pods after itself unless overridden, and after the release.
-    rendered = loki_values(LoggingArgs(namespace="monitoring", loki_retention="168h", loki_storage_gb=10))
+    rendered = loki_values(LoggingArgs(namespace="monitoring", loki_retention_days=7, loki_storage_gb=10))
     assert "nameOverride" not in rendered and "fullnameOverride" not in rendered
     assert LOKI_SERVER_POD_LABELS == {
         "app.kubernetes.io/name": "loki",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dhakacart_infra.errors import ComponentInputError
 from dhakacart_infra.k8s.tls import ACME_SERVERS, CERT_MANAGER_CHART_VERSION
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -81,7 +82,7 @@ def test_challenges_are_http01_through_traefik(shop_plan):
     assert acme["privateKeySecretRef"]["name"]
 
 
-def test_an_acme_email_that_is_not_an_address_is_refused_with_the_config_key(component_root):
+def test_an_acme_email_that_is_not_an_address_is_refused_before_anything_is_declared(component_root):
     import pulumi
     import pulumi_kubernetes as k8s
 
@@ -93,7 +94,7 @@ def test_an_acme_email_that_is_not_an_address_is_refused_with_the_config_key(com
         Tls("tls", TlsArgs(acme_email="not-an-email", issuer_name=STAGING_ISSUER),
             opts=pulumi.ResourceOptions(provider=provider))
 
-    with pytest.raises(Exception, match="acmeEmail"):
+    with pytest.raises(ComponentInputError, match="Tls: acme_email 'not-an-email'"):
         run_program("components", root=component_root, program=program)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dhakacart_infra.plan.mocks import reveal
-from tests.infra.monitoring.conftest import release
+from tests.infra.k8s.observability import release
 
 
 def test_service_monitor_selects_web_and_api_metrics_port(observability_plan):

@@ -1,4 +1,5 @@
-"""Runs the monitoring components alone under the shared mocks, with a K3s provider like the real one."""
+"""The monitoring components alone under the shared mocks, with a K3s provider like the real one
+(fixtures registered in conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
+from dhakacart_infra.k8s.alertmanager import AlertReceivers
 from dhakacart_infra.k8s.logging import (
     LOKI_SERVER_POD_LABELS,
     Logging,
@@ -16,7 +18,7 @@ from dhakacart_infra.k8s.logging import (
     LokiS3Storage,
     loki_gateway_url,
 )
-from dhakacart_infra.k8s.monitoring import AlertReceivers, Monitoring, MonitoringArgs
+from dhakacart_infra.k8s.monitoring import Monitoring, MonitoringArgs
 from dhakacart_infra.k8s.shop_observability import ShopObservability, ShopObservabilityArgs
 from dhakacart_infra.k8s.tls import STAGING_ISSUER, Tls, TlsArgs
 from dhakacart_infra.plan.runner import PlanResult, run_program
@@ -30,7 +32,7 @@ def observability_program(
     *,
     receivers: AlertReceivers | None = None,
     s3: bool = False,
-    loki_retention: str = "168h",
+    loki_retention_days: int = 7,
     prometheus_retention: str = "15d",
     prometheus_storage_gb: int = 20,
 ) -> Callable[[], None]:
@@ -49,7 +51,7 @@ def observability_program(
         ), opts=opts)
         Logging("logging", LoggingArgs(
             namespace=monitoring.namespace_name,
-            loki_retention=loki_retention,
+            loki_retention_days=loki_retention_days,
             loki_storage_gb=10,
             s3=LokiS3Storage(bucket_name="dhakacart-prod-loki-abc", region="ap-south-1") if s3 else None,
             monitoring_crds=monitoring.release,

@@ -9,9 +9,9 @@ import re
 import promql_parser
 import pytest
 
-from dhakacart_infra.k8s.monitoring import LOKI_DATASOURCE_UID, PROMETHEUS_DATASOURCE_UID
+from dhakacart_infra.k8s.monitoring_values import LOKI_DATASOURCE_UID, PROMETHEUS_DATASOURCE_UID
 from dhakacart_infra.k8s.shop_observability import DASHBOARD_FILE
-from tests.infra.monitoring.helpers import known_metric_names, metric_names
+from tests.infra.k8s.observability_helpers import known_metric_names, metric_names
 
 DASHBOARD = json.loads(DASHBOARD_FILE.read_text())
 PANELS = DASHBOARD["panels"]

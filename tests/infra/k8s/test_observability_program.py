@@ -6,8 +6,8 @@ import json
 
 from dhakacart_infra.plan.manifests import write_manifests
 from dhakacart_infra.plan.mocks import contains_secret, is_secret, reveal
-from tests.infra.monitoring.conftest import release
-from tests.infra.monitoring.helpers import validate_custom_resources
+from tests.infra.k8s.observability import release
+from tests.infra.k8s.observability_helpers import validate_custom_resources
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 MONITORING_COMPONENTS = ("dhakacart:k8s:Monitoring", "dhakacart:k8s:Logging",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dhakacart_infra.errors import ConfigError
-from tests.infra.monitoring.conftest import release
+from tests.infra.k8s.observability import release
 
 EMAIL = {"alertEmailTo": "oncall@example.com",
          "alertSmtpSmarthost": "email-smtp.ap-south-1.amazonaws.com:587",

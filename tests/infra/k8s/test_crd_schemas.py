@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 
 from dhakacart_infra.plan.mocks import reveal
-from tests.infra.monitoring.helpers import validate_custom_resources, write_objects
+from tests.infra.k8s.observability_helpers import validate_custom_resources, write_objects
 
 BUILT_IN_GROUPS = ("v1", "apps/", "batch/", "policy/", "autoscaling/")
 

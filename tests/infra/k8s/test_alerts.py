@@ -8,7 +8,7 @@ import pytest
 
 from dhakacart_infra.k8s.alerts import ALERT_RULES
 from dhakacart_infra.plan.mocks import reveal
-from tests.infra.monitoring.helpers import known_metric_names, metric_names
+from tests.infra.k8s.observability_helpers import known_metric_names, metric_names
 
 EXPECTED = [
     "DhakaCartPodCpuNearLimit", "DhakaCartPodMemoryNearLimit", "DhakaCartPodRestarting",
