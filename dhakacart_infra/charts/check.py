@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..names import KUBE_SYSTEM_NAMESPACE
 from ..plan.runner import PlanResult
 from . import pod_security
 from .facts import (
@@ -46,7 +47,7 @@ CLUSTER_SERVICES = [
     },
     {
         "name": "kube-prometheus-stack-kubelet",
-        "namespace": "kube-system",
+        "namespace": KUBE_SYSTEM_NAMESPACE,
         "labels": {"k8s-app": "kubelet", "app.kubernetes.io/name": "kubelet"},
         "ports": ["cadvisor", "http-metrics", "https-metrics"],
     },

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..names import KUBE_SYSTEM_NAMESPACE, MONITORING_NAMESPACE
 from .labels import recommended_labels
 
-KUBE_SYSTEM = "kube-system"
+KUBE_SYSTEM = KUBE_SYSTEM_NAMESPACE
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace
 TRAEFIK_POD_LABELS = {"app.kubernetes.io/name": "traefik"}
 DNS_POD_LABELS = {"k8s-app": "kube-dns"}
@@ -48,7 +49,7 @@ class ShopNetworkPoliciesArgs:
     database_port: pulumi.Input[int]
     app_port: int
     metrics_port: int
-    monitoring_namespace: str = "monitoring"
+    monitoring_namespace: str = MONITORING_NAMESPACE
 
 
 def _from_namespace(namespace: str, pod_labels: dict[str, str] | None = None) -> dict:
