@@ -67,3 +67,10 @@ class StackOutput(StrEnum):
     SNAPSHOT_EXPORT_BUCKET = "snapshotExportBucket"
     SNAPSHOT_EXPORT_ROLE_ARN = "snapshotExportRoleArn"
     SNAPSHOT_EXPORT_KMS_KEY_ARN = "snapshotExportKmsKeyArn"
+    # The cluster (issue 13): where K3s keeps its etcd snapshots, its servers and its agents' group.
+    CLUSTER_NAME = "clusterName"
+    KUBERNETES_API_URL = "kubernetesApiUrl"
+    ETCD_SNAPSHOT_BUCKET = "etcdSnapshotBucket"
+    ETCD_SNAPSHOT_FOLDER = "etcdSnapshotFolder"
+    SERVER_INSTANCE_IDS = "serverInstanceIds"
+    AGENT_GROUP_NAME = "agentGroupName"
