@@ -1,6 +1,6 @@
 """The policy rules judged on the offline plan: what `make plan` prints and fails on.
 
-The same registry the policy pack runs (`dhakacart_infra.policy.rules.POLICIES`), fed the resources
+The same registry the policy pack runs (`dhakacart_infra.policy.registry.POLICIES`), fed the resources
 recorded under mocks: inputs with secrets revealed (the rules must see values to judge them; nothing
 is printed but the rules' messages), `tagsAll` as the mocks recorded it in the resource's state and
 merged with the explicit AWS provider's `defaultTags`, and the stack name of the plan.
@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from dhakacart_infra.policy.rules import (
+from dhakacart_infra.policy.registry import (
     POLICIES,
     StackResource,
     is_taggable,

@@ -1,6 +1,6 @@
 """Policy as code: the rules (rules.py), shared by the Pulumi policy pack (policies/) and `make plan`."""
 
-from .rules import (
+from .registry import (
            POLICIES,
            POLICIES_BY_NAME,
            UNKNOWN,

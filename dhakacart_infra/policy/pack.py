@@ -31,7 +31,7 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
-from .rules import POLICIES, UNKNOWN, Policy, StackResource, with_provider_default_tags
+from .registry import POLICIES, UNKNOWN, Policy, StackResource, with_provider_default_tags
 
 PACK_NAME = "dhakacart"
 _UNKNOWN_SENTINELS = frozenset({

@@ -19,7 +19,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from dhakacart_infra.plan.mocks import RecordedResource, reveal
 from dhakacart_infra.plan.runner import PlanResult
-from dhakacart_infra.policy.rules import POLICIES
+from dhakacart_infra.policy.registry import POLICIES
 
 REPO = Path(__file__).resolve().parents[2]
 MANDATORY = analyzer_pb2.EnforcementLevel.Value("MANDATORY")

@@ -13,7 +13,7 @@ import pytest
 from dhakacart_infra.plan import __main__ as plan_cli
 from dhakacart_infra.plan.policy_report import REPORT_FILE, enforce, evaluate, policy_props
 from dhakacart_infra.plan.runner import PlanResult, run_program
-from dhakacart_infra.policy.rules import POLICIES
+from dhakacart_infra.policy.registry import POLICIES
 
 # Policies that must find something to judge in every stack: a rule that judges nothing passes
 # vacuously, so the real program is proven only for these (the rest cover resource kinds the

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dhakacart_infra.policy.rules import (
+from dhakacart_infra.policy.registry import (
     POLICIES,
     POLICIES_BY_NAME,
     UNKNOWN,
