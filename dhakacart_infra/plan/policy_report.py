@@ -14,12 +14,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from dhakacart_infra.policy.registry import (
-    POLICIES,
-    StackResource,
-    is_taggable,
-    with_provider_default_tags,
-)
+from dhakacart_infra.policy.aws_rules import is_taggable, with_provider_default_tags
+from dhakacart_infra.policy.registry import POLICIES
+from dhakacart_infra.policy.stack_rules import StackResource
 
 from .mocks import RecordedResource, reveal
 from .runner import PlanResult

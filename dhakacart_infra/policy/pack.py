@@ -31,7 +31,10 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
-from .registry import POLICIES, UNKNOWN, Policy, StackResource, with_provider_default_tags
+from .aws_rules import with_provider_default_tags
+from .plain_data import UNKNOWN
+from .registry import POLICIES, Policy
+from .stack_rules import StackResource
 
 PACK_NAME = "dhakacart"
 _UNKNOWN_SENTINELS = frozenset({

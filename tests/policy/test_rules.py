@@ -7,16 +7,11 @@ from typing import Any
 
 import pytest
 
-from dhakacart_infra.policy.registry import (
-    POLICIES,
-    POLICIES_BY_NAME,
-    UNKNOWN,
-    StackResource,
-    image_reference_problem,
-    is_production_stack,
-    is_secret_name,
-    with_provider_default_tags,
-)
+from dhakacart_infra.policy.aws_rules import is_production_stack, with_provider_default_tags
+from dhakacart_infra.policy.kubernetes_rules import image_reference_problem, is_secret_name
+from dhakacart_infra.policy.plain_data import UNKNOWN
+from dhakacart_infra.policy.registry import POLICIES, POLICIES_BY_NAME
+from dhakacart_infra.policy.stack_rules import StackResource
 
 TAGS = {"project": "dhakacart", "environment": "dev", "stack": "dev", "managed-by": "pulumi"}
 

@@ -1,0 +1,292 @@
+"""The Kubernetes resource rules: `(type token, props, stack name) -> [violation message, ...]`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .plain_data import UNKNOWN, _as_mapping, _get, _items, _port
+
+POD = "kubernetes:core/v1:Pod"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+LONG_RUNNING_WORKLOADS = (
+    "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:ReplicaSet",
+)
+WORKLOADS = (*LONG_RUNNING_WORKLOADS, "kubernetes:batch/v1:Job", CRON_JOB, POD)
+POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
+POD_SECURITY_ENFORCE = "pod-security.kubernetes.io/enforce"
+# Kubernetes' own namespaces: created by the cluster, never by this program.
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+
+
+def pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The pod template's spec of a workload (None for other kinds)."""
+    if resource_type == POD:
+        spec = _get(props, "spec")
+    elif resource_type == CRON_JOB:
+        spec = _get(props, "spec", "jobTemplate", "spec", "template", "spec")
+    elif resource_type in WORKLOADS:
+        spec = _get(props, "spec", "template", "spec")
+    else:
+        return None
+    return spec if isinstance(spec, Mapping) else {}
+
+
+def _containers(spec: Mapping[str, Any], *, init: bool = True) -> list[tuple[str, Mapping[str, Any]]]:
+    kinds = ("containers", "initContainers") if init else ("containers",)
+    found = []
+    for kind in kinds:
+        for container in _items(spec.get(kind)):
+            if isinstance(container, Mapping):
+                found.append((f"{'init container' if kind == 'initContainers' else 'container'} "
+                              f"{container.get('name', '?')}", container))
+    return found
+
+
+def _each_container(
+    judge: Callable[[Mapping[str, Any], Mapping[str, Any]], str | None], *, init: bool = True,
+) -> Callable[[str, Mapping[str, Any], str], list[str]]:
+    """A workload rule from a judgement of one container (given the pod spec too)."""
+
+    def rule(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
+        spec = pod_spec(resource_type, props)
+        if spec is None:
+            return []
+        found = []
+        for label, container in _containers(spec, init=init):
+            message = judge(spec, container)
+            if message:
+                found.append(f"{label}: {message}")
+        return found
+
+    rule.__name__ = judge.__name__
+    rule.__doc__ = judge.__doc__
+    return rule
+
+
+def _run_as_non_root(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    ctx = _get(container, "securityContext", default={})
+    pod_ctx = _get(spec, "securityContext", default={})
+    non_root = ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))
+    user = ctx.get("runAsUser", pod_ctx.get("runAsUser"))
+    if non_root is not True or _port(user) == 0:
+        return "must run as non-root (securityContext.runAsNonRoot=true, runAsUser not 0)"
+    return None
+
+
+def _no_privilege_escalation(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    if _get(container, "securityContext", "allowPrivilegeEscalation") is not False:
+        return "set securityContext.allowPrivilegeEscalation=false"
+    return None
+
+
+def _drop_all_capabilities(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    drop = [str(c).upper() for c in _items(_get(container, "securityContext", "capabilities", "drop"))]
+    add = [str(c).upper() for c in _items(_get(container, "securityContext", "capabilities", "add"))]
+    if "ALL" not in drop:
+        return "drop every capability (securityContext.capabilities.drop=[ALL])"
+    if set(add) - {"NET_BIND_SERVICE"}:
+        extra = sorted(set(add) - {"NET_BIND_SERVICE"})
+        return f"adds capabilities {extra}: only NET_BIND_SERVICE is allowed"
+    return None
+
+
+def _read_only_root_filesystem(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    if _get(container, "securityContext", "readOnlyRootFilesystem") is not True:
+        return "set securityContext.readOnlyRootFilesystem=true (mount an emptyDir where it must write)"
+    return None
+
+
+def _seccomp_runtime_default(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    profile = _get(container, "securityContext", "seccompProfile", "type") or _get(
+        spec, "securityContext", "seccompProfile", "type")
+    if profile not in ("RuntimeDefault", "Localhost"):
+        return "set seccompProfile.type=RuntimeDefault (pod or container securityContext)"
+    return None
+
+
+def _not_privileged(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    if _get(container, "securityContext", "privileged") is True:
+        return "must not run privileged"
+    return None
+
+
+def _probes(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    missing = [p for p in ("readinessProbe", "livenessProbe") if not isinstance(container.get(p), Mapping)]
+    if missing:
+        return f"has no {' and no '.join(missing)}"
+    return None
+
+
+def _resources(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    missing = [f"{kind}.{res}" for kind in ("requests", "limits") for res in ("cpu", "memory")
+               if not _get(container, "resources", kind, res)]
+    if missing:
+        return f"set resources {', '.join(missing)}"
+    return None
+
+
+def image_reference_problem(image: Any) -> str | None:
+    """Why an image reference is not pinned, or None when it names a tag (not latest) or a digest."""
+    if image is UNKNOWN:
+        return None
+    if not isinstance(image, str) or not image:
+        return "has no image"
+    if "@sha256:" in image:
+        return None
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return f"image {image!r} has no tag: pin a version tag or a digest"
+    if last.rsplit(":", 1)[1] in ("latest", ""):
+        return f"image {image!r} uses the latest tag: pin a version tag or a digest"
+    return None
+
+
+def _pinned_image(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    return image_reference_problem(container.get("image"))
+
+
+SECRET_NAME_SEGMENTS = frozenset({
+    "PASSWORD", "PASSWD", "PWD", "SECRET", "TOKEN", "KEY", "APIKEY", "CREDENTIAL", "CREDENTIALS",
+    "PASSPHRASE", "PRIVATE",
+})
+# Names that only point at a secret (a file, a key id, a secret's name) are not secrets themselves.
+REFERENCE_NAME_SUFFIXES = frozenset({"FILE", "PATH", "DIR", "NAME", "REF", "ARN", "ID", "HEADER"})
+URL_WITH_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+
+
+def is_secret_name(name: str) -> bool:
+    """PASSWORD, SECRET_KEY, API_TOKEN... by name; SECRET_KEY_FILE, KMS_KEY_ID point at one instead."""
+    segments = [s for s in re.split(r"[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])", name) if s]
+    upper = [s.upper() for s in segments]
+    if not upper or upper[-1] in REFERENCE_NAME_SUFFIXES:
+        return False
+    return any(s in SECRET_NAME_SEGMENTS for s in upper)
+
+
+def has_url_credentials(value: Any) -> bool:
+    return isinstance(value, str) and bool(URL_WITH_CREDENTIALS.search(value))
+
+
+def _no_secret_env_literals(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    leaks = []
+    for env in _items(container.get("env")):
+        name, value = _get(env, "name", default=""), _get(env, "value")
+        if value is None or value is UNKNOWN or value == "":
+            continue
+        if is_secret_name(str(name)) or has_url_credentials(value):
+            leaks.append(str(name))
+    if leaks:
+        return (f"env {', '.join(leaks)} hold secrets as literals: use valueFrom.secretKeyRef "
+                "(or envFrom a Secret)")
+    return None
+
+
+def _host_namespaces(spec: Mapping[str, Any]) -> list[str]:
+    return [f"{field_name}=true is not allowed" for field_name in ("hostNetwork", "hostPID", "hostIPC")
+            if spec.get(field_name) is True]
+
+
+def no_host_namespaces(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
+    spec = pod_spec(resource_type, props)
+    if spec is None:
+        return []
+    found = _host_namespaces(spec)
+    for label, container in _containers(spec):
+        for port in _items(container.get("ports")):
+            if _get(port, "hostPort"):
+                found.append(f"{label}: hostPort {_get(port, 'hostPort')} is not allowed")
+    return found
+
+
+def no_host_path(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
+    spec = pod_spec(resource_type, props)
+    if spec is None:
+        return []
+    return [f"volume {_get(v, 'name', default='?')} mounts hostPath {_get(v, 'hostPath', 'path')}: use a "
+            "PersistentVolumeClaim or emptyDir" for v in _items(spec.get("volumes")) if _get(v, "hostPath")]
+
+
+def namespace_pod_security(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
+    labels = _as_mapping(_get(props, "metadata", "labels"))
+    level = labels.get(POD_SECURITY_ENFORCE)
+    if level is UNKNOWN:
+        return []
+    if level not in POD_SECURITY_LEVELS:
+        return [f"label {POD_SECURITY_ENFORCE} must be one of {', '.join(POD_SECURITY_LEVELS)} "
+                f"(got {level!r}): Pod Security admission only guards labelled namespaces"]
+    return []
+
+
+def no_default_namespace(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
+    namespace = _get(props, "metadata", "namespace")
+    if namespace in (None, "", "default"):
+        return ["object lands in the default namespace: set metadata.namespace to the owning namespace"]
+    return []
+
+
+def ingress_tls(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
+    tls = _items(_get(props, "spec", "tls"))
+    covered = {h for entry in tls for h in _items(_get(entry, "hosts"))}
+    if not tls:
+        return ["Ingress serves plain HTTP: add spec.tls with a secretName (cert-manager issues it)"]
+    found = [f"TLS entry for {_items(_get(e, 'hosts'))} has no secretName" for e in tls
+             if not _get(e, "secretName")]
+    for rule in _items(_get(props, "spec", "rules")):
+        host = _get(rule, "host")
+        if host is UNKNOWN or UNKNOWN in covered:
+            continue
+        if not host:
+            found.append("a rule has no host: TLS can only cover named hosts")
+        elif host not in covered:
+            found.append(f"host {host} is not covered by spec.tls")
+    return found
+
+
+def no_secrets_in_config_maps(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
+    found = []
+    for section in ("data", "binaryData"):
+        for key, value in _as_mapping(props.get(section)).items():
+            if is_secret_name(key):
+                found.append(f"key {key} looks like a secret: keep it in a Secret")
+            elif has_url_credentials(value):
+                found.append(f"key {key} holds a URL with credentials: keep it in a Secret")
+    return found
+
+
+HELM_RELEASE_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
+# An exact chart version: 1.2.3, v1.2.3, 1.2.3-rc.1 (build metadata allowed); never a range or empty.
+EXACT_CHART_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+
+
+def helm_chart_pinned(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
+    """A chart is pinned to an exact version and fetched over TLS (https:// or oci://).
+
+    Helm renders a release's workloads on the cluster, so no other rule ever sees them: what this
+    program controls, and what is judged here, is exactly which chart it installs.
+    """
+    chart = props.get("chart")
+    version = props.get("version")
+    repo = _get(props, "repositoryOpts", "repo")
+    found = []
+    if version is not UNKNOWN and not (isinstance(version, str) and EXACT_CHART_VERSION.match(version)):
+        found.append(f"chart {chart!r} version {version!r} is not an exact version: pin one such as "
+                     "\"1.2.3\" (an empty version or a range installs whatever is newest)")
+    if repo is UNKNOWN or chart is UNKNOWN:
+        return found
+    source = repo if isinstance(repo, str) and repo else chart
+    if not isinstance(source, str) or not source:
+        found.append("no chart given: set chart and repositoryOpts.repo")
+    elif source.startswith("http://"):
+        found.append(f"chart {chart!r} comes from {source} over plain HTTP: use the https:// repository")
+    elif not source.startswith(("https://", "oci://", "./", "../", "/")):
+        found.append(f"chart {chart!r} names no repository: set repositoryOpts.repo to its official "
+                     "https:// repository (a `helm repo add` name exists only on one machine)")
+    return found
+
