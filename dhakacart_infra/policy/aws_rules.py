@@ -13,7 +13,6 @@ REQUIRED_TAGS = ("project", "environment", "stack", "managed-by")
 WORLD_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 WORLD_OPEN_TCP_PORTS = frozenset({80, 443})
 PRODUCTION_BACKUP_RETENTION_DAYS = 7
-PROGRAM_MANAGED_BY = "pulumi"
 
 
 def is_production_stack(stack: str) -> bool:
