@@ -58,7 +58,7 @@ def evaluate(plan: PlanResult) -> list[Violation]:
     props = {r.urn: policy_props(plan, r) for r in records}
     found: list[Violation] = []
     for policy in POLICIES:
-        if policy.stack_check is not None:
+        if policy.kind != "resource":
             continue
         for r in records:
             for message in policy.judge(r.type, props[r.urn], plan.stack):
@@ -67,9 +67,7 @@ def evaluate(plan: PlanResult) -> list[Violation]:
                        for r in records]
     by_urn = {r.urn: r for r in records}
     for policy in POLICIES:
-        if policy.stack_check is None:
-            continue
-        for v in policy.stack_check(stack_resources, plan.stack):
+        for v in policy.judge_stack(stack_resources, plan.stack):
             subject = by_urn.get(v.urn)
             found.append(Violation(policy.name, policy.enforcement, v.message, v.urn,
                                    subject.type if subject else "", subject.name if subject else ""))
@@ -82,7 +80,7 @@ def write_report(plan: PlanResult, violations: list[Violation], out_dir: Path) -
     path.write_text(json.dumps({
         "stack": plan.stack,
         "policies": [{"name": p.name, "description": p.description, "enforcement": p.enforcement,
-                      "kind": "stack" if p.stack_check else "resource"} for p in POLICIES],
+                      "kind": p.kind} for p in POLICIES],
         "judged_resources": len(_judged_resources(plan)),
         "violations": [asdict(v) for v in violations],
     }, indent=2) + "\n")

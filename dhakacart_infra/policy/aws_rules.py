@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .plain_data import UNKNOWN, _as_mapping, _get, _items, _port, _truthy
+from .plain_data import UNKNOWN, as_int, as_mapping, list_of, truthy, value_at
 
 REQUIRED_TAGS = ("project", "environment", "stack", "managed-by")
 WORLD_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
@@ -26,6 +26,7 @@ EC2_LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 EBS_VOLUME = "aws:ec2/volume:Volume"
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
+RDS_TYPES = (RDS_INSTANCE, RDS_CLUSTER)
 S3_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 S3_SSE_CONFIGS = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -40,6 +41,7 @@ FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SECURITY_GROUP_TYPES = (SECURITY_GROUP, SECURITY_GROUP_RULE, SECURITY_GROUP_INGRESS_RULE)
 IAM_POLICY_TYPES = (
     "aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy",
     "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy",
@@ -67,8 +69,8 @@ TAGGABLE_AWS_TYPES = frozenset({
 
 def _effective_tags(props: Mapping[str, Any]) -> dict[str, Any]:
     """What AWS will carry: `tagsAll` (resource tags plus the provider's default tags) over `tags`."""
-    tags = dict(_as_mapping(props.get("tags")))
-    tags.update(_as_mapping(props.get("tagsAll")))
+    tags = dict(as_mapping(props.get("tags")))
+    tags.update(as_mapping(props.get("tagsAll")))
     return tags
 
 
@@ -94,19 +96,21 @@ def required_tags(resource_type: str, props: Mapping[str, Any], stack: str) -> l
 def ebs_encrypted(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
     found: list[str] = []
     if resource_type == EBS_VOLUME:
-        if not _truthy(props.get("encrypted")):
+        if not truthy(props.get("encrypted")):
             found.append("EBS volume is not encrypted: set encrypted=True")
     elif resource_type == EC2_INSTANCE:
-        root = _get(props, "rootBlockDevice")
-        if not isinstance(root, Mapping) or not _truthy(root.get("encrypted")):
+        root = value_at(props, "rootBlockDevice")
+        if not isinstance(root, Mapping) or not truthy(root.get("encrypted")):
             found.append("the instance's root volume is not encrypted: set root_block_device.encrypted=True")
-        for device in _items(props.get("ebsBlockDevices")):
-            if not _truthy(_get(device, "encrypted")):
-                found.append(f"EBS block device {_get(device, 'deviceName', default='?')} is not encrypted")
+        for device in list_of(props.get("ebsBlockDevices")):
+            if not truthy(value_at(device, "encrypted")):
+                name = value_at(device, "deviceName", default="?")
+                found.append(f"EBS block device {name} is not encrypted")
     elif resource_type == EC2_LAUNCH_TEMPLATE:
-        for mapping in _items(props.get("blockDeviceMappings")):
-            if isinstance(_get(mapping, "ebs"), Mapping) and not _truthy(_get(mapping, "ebs", "encrypted")):
-                device = _get(mapping, "deviceName", default="?")
+        for mapping in list_of(props.get("blockDeviceMappings")):
+            ebs = value_at(mapping, "ebs")
+            if isinstance(ebs, Mapping) and not truthy(ebs.get("encrypted")):
+                device = value_at(mapping, "deviceName", default="?")
                 found.append(f"launch template volume {device} is not encrypted")
     return found
 
@@ -140,7 +144,7 @@ def rds_deletion_protection_in_production(
 def rds_backups_in_production(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
     if not is_production_stack(stack):
         return []
-    days = _port(props.get("backupRetentionPeriod"))
+    days = as_int(props.get("backupRetentionPeriod"))
     if days is None or days < PRODUCTION_BACKUP_RETENTION_DAYS:
         return [f"stack {stack!r} is production: keep automated backups for at least "
                 f"{PRODUCTION_BACKUP_RETENTION_DAYS} days (backup_retention_period, now {days})"]
@@ -166,7 +170,7 @@ def log_group_encrypted(resource_type: str, props: Mapping[str, Any], stack: str
 
 
 def log_group_retention(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
-    days = _port(props.get("retentionInDays"))
+    days = as_int(props.get("retentionInDays"))
     if props.get("retentionInDays") is UNKNOWN:
         return []
     if days is None or days <= 0:
@@ -193,7 +197,7 @@ def _world_open_violation(protocol: Any, from_port: Any, to_port: Any, cidrs: It
     if not world:
         return None
     proto = str(protocol).lower() if protocol is not None else ""
-    low, high = _port(from_port), _port(to_port)
+    low, high = as_int(from_port), as_int(to_port)
     if proto in {"tcp", "6"} and low is not None and low == high and low in WORLD_OPEN_TCP_PORTS:
         return None
     ports = "all ports" if proto in {"-1", "all"} else f"{proto} {low}-{high}"
@@ -204,12 +208,13 @@ def _world_open_violation(protocol: Any, from_port: Any, to_port: Any, cidrs: It
 def security_group_no_world_open_ports(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
     candidates: list[tuple[Any, Any, Any, list[Any]]] = []
     if resource_type == SECURITY_GROUP:
-        for rule in _items(props.get("ingress")):
-            cidrs = _items(_get(rule, "cidrBlocks")) + _items(_get(rule, "ipv6CidrBlocks"))
-            candidates.append((_get(rule, "protocol"), _get(rule, "fromPort"), _get(rule, "toPort"), cidrs))
+        for rule in list_of(props.get("ingress")):
+            cidrs = list_of(value_at(rule, "cidrBlocks")) + list_of(value_at(rule, "ipv6CidrBlocks"))
+            ports = (value_at(rule, "protocol"), value_at(rule, "fromPort"), value_at(rule, "toPort"))
+            candidates.append((*ports, cidrs))
     elif resource_type == SECURITY_GROUP_RULE:
         if props.get("type") == "ingress":
-            cidrs = _items(props.get("cidrBlocks")) + _items(props.get("ipv6CidrBlocks"))
+            cidrs = list_of(props.get("cidrBlocks")) + list_of(props.get("ipv6CidrBlocks"))
             candidates.append((props.get("protocol"), props.get("fromPort"), props.get("toPort"), cidrs))
     elif resource_type == SECURITY_GROUP_INGRESS_RULE:
         cidrs = [props.get("cidrIpv4"), props.get("cidrIpv6")]
@@ -219,7 +224,7 @@ def security_group_no_world_open_ports(resource_type: str, props: Mapping[str, A
 
 
 def ec2_imdsv2(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
-    if _get(props, "metadataOptions", "httpTokens") != "required":
+    if value_at(props, "metadataOptions", "httpTokens") != "required":
         return ["instance metadata accepts IMDSv1: set metadata_options.http_tokens='required'"]
     return []
 
@@ -234,18 +239,17 @@ def iam_no_wildcard_actions(resource_type: str, props: Mapping[str, Any], stack:
         except ValueError:
             return ["the policy document is not valid JSON"]
     found = []
-    for statement in _items(_get(document, "Statement")) or [_get(document, "Statement")]:
+    for statement in list_of(value_at(document, "Statement")) or [value_at(document, "Statement")]:
         if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
             continue
         actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else _items(actions)
+        actions = [actions] if isinstance(actions, str) else list_of(actions)
         if "NotAction" in statement:
             found.append("an Allow statement uses NotAction: list the actions it grants")
         if any(a == "*" or (isinstance(a, str) and a.endswith(":*")) for a in actions):
             found.append(f"an Allow statement grants every action of a service ({actions}): "
                          "list the actions the role needs")
     return found
-
 
 
 def is_taggable(resource_type: str, props: Mapping[str, Any]) -> bool:
@@ -265,9 +269,9 @@ def with_provider_default_tags(
     merged = dict(props)
     if not is_taggable(resource_type, props):
         return merged
-    default_tags = _as_mapping(_as_mapping((provider_props or {}).get("defaultTags")).get("tags"))
+    default_tags = as_mapping(as_mapping((provider_props or {}).get("defaultTags")).get("tags"))
     tags_all = dict(default_tags)
-    tags_all.update(_as_mapping(props.get("tagsAll")))
-    tags_all.update(_as_mapping(props.get("tags")))
+    tags_all.update(as_mapping(props.get("tagsAll")))
+    tags_all.update(as_mapping(props.get("tags")))
     merged["tagsAll"] = tags_all
     return merged

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .plain_data import UNKNOWN, _as_mapping, _get, _items, _port
+from .plain_data import UNKNOWN, as_int, as_mapping, list_of, value_at
 
 POD = "kubernetes:core/v1:Pod"
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -21,6 +21,11 @@ LONG_RUNNING_WORKLOADS = (
 WORKLOADS = (*LONG_RUNNING_WORKLOADS, "kubernetes:batch/v1:Job", CRON_JOB, POD)
 POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
 POD_SECURITY_ENFORCE = "pod-security.kubernetes.io/enforce"
+# Objects that live in a namespace (the kinds this program declares).
+NAMESPACED_KINDS = (
+    *WORKLOADS, CONFIG_MAP, "kubernetes:core/v1:Secret", "kubernetes:core/v1:Service", INGRESS,
+    NETWORK_POLICY, "kubernetes:core/v1:ServiceAccount",
+)
 # Kubernetes' own namespaces: created by the cluster, never by this program.
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 
@@ -28,11 +33,11 @@ SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 def pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The pod template's spec of a workload (None for other kinds)."""
     if resource_type == POD:
-        spec = _get(props, "spec")
+        spec = value_at(props, "spec")
     elif resource_type == CRON_JOB:
-        spec = _get(props, "spec", "jobTemplate", "spec", "template", "spec")
+        spec = value_at(props, "spec", "jobTemplate", "spec", "template", "spec")
     elif resource_type in WORKLOADS:
-        spec = _get(props, "spec", "template", "spec")
+        spec = value_at(props, "spec", "template", "spec")
     else:
         return None
     return spec if isinstance(spec, Mapping) else {}
@@ -42,53 +47,62 @@ def _containers(spec: Mapping[str, Any], *, init: bool = True) -> list[tuple[str
     kinds = ("containers", "initContainers") if init else ("containers",)
     found = []
     for kind in kinds:
-        for container in _items(spec.get(kind)):
+        for container in list_of(spec.get(kind)):
             if isinstance(container, Mapping):
                 found.append((f"{'init container' if kind == 'initContainers' else 'container'} "
                               f"{container.get('name', '?')}", container))
     return found
 
 
-def _each_container(
-    judge: Callable[[Mapping[str, Any], Mapping[str, Any]], str | None], *, init: bool = True,
-) -> Callable[[str, Mapping[str, Any], str], list[str]]:
-    """A workload rule from a judgement of one container (given the pod spec too)."""
-
-    def rule(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
-        spec = pod_spec(resource_type, props)
-        if spec is None:
-            return []
-        found = []
-        for label, container in _containers(spec, init=init):
-            message = judge(spec, container)
-            if message:
-                found.append(f"{label}: {message}")
-        return found
-
-    rule.__name__ = judge.__name__
-    rule.__doc__ = judge.__doc__
-    return rule
+ResourceRule = Callable[[str, Mapping[str, Any], str], list[str]]
+ContainerJudgement = Callable[[Mapping[str, Any], Mapping[str, Any]], str | None]
 
 
-def _run_as_non_root(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
-    ctx = _get(container, "securityContext", default={})
-    pod_ctx = _get(spec, "securityContext", default={})
+def each_container(*, init: bool = True) -> Callable[[ContainerJudgement], ResourceRule]:
+    """Makes a workload rule of a judgement of one container (given its pod spec): one message per
+    container it faults, prefixed with the container's name. `init=False` skips init containers."""
+
+    def decorate(judge: ContainerJudgement) -> ResourceRule:
+        def rule(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
+            spec = pod_spec(resource_type, props)
+            if spec is None:
+                return []
+            found = []
+            for label, container in _containers(spec, init=init):
+                message = judge(spec, container)
+                if message:
+                    found.append(f"{label}: {message}")
+            return found
+
+        rule.__name__ = rule.__qualname__ = judge.__name__
+        rule.__doc__ = judge.__doc__
+        return rule
+
+    return decorate
+
+
+@each_container()
+def run_as_non_root(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    ctx = value_at(container, "securityContext", default={})
+    pod_ctx = value_at(spec, "securityContext", default={})
     non_root = ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))
     user = ctx.get("runAsUser", pod_ctx.get("runAsUser"))
-    if non_root is not True or _port(user) == 0:
+    if non_root is not True or as_int(user) == 0:
         return "must run as non-root (securityContext.runAsNonRoot=true, runAsUser not 0)"
     return None
 
 
-def _no_privilege_escalation(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
-    if _get(container, "securityContext", "allowPrivilegeEscalation") is not False:
+@each_container()
+def no_privilege_escalation(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    if value_at(container, "securityContext", "allowPrivilegeEscalation") is not False:
         return "set securityContext.allowPrivilegeEscalation=false"
     return None
 
 
-def _drop_all_capabilities(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
-    drop = [str(c).upper() for c in _items(_get(container, "securityContext", "capabilities", "drop"))]
-    add = [str(c).upper() for c in _items(_get(container, "securityContext", "capabilities", "add"))]
+@each_container()
+def drop_all_capabilities(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    drop = [str(c).upper() for c in list_of(value_at(container, "securityContext", "capabilities", "drop"))]
+    add = [str(c).upper() for c in list_of(value_at(container, "securityContext", "capabilities", "add"))]
     if "ALL" not in drop:
         return "drop every capability (securityContext.capabilities.drop=[ALL])"
     if set(add) - {"NET_BIND_SERVICE"}:
@@ -97,36 +111,41 @@ def _drop_all_capabilities(spec: Mapping[str, Any], container: Mapping[str, Any]
     return None
 
 
-def _read_only_root_filesystem(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
-    if _get(container, "securityContext", "readOnlyRootFilesystem") is not True:
+@each_container()
+def read_only_root_filesystem(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    if value_at(container, "securityContext", "readOnlyRootFilesystem") is not True:
         return "set securityContext.readOnlyRootFilesystem=true (mount an emptyDir where it must write)"
     return None
 
 
-def _seccomp_runtime_default(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
-    profile = _get(container, "securityContext", "seccompProfile", "type") or _get(
+@each_container()
+def seccomp_runtime_default(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    profile = value_at(container, "securityContext", "seccompProfile", "type") or value_at(
         spec, "securityContext", "seccompProfile", "type")
     if profile not in ("RuntimeDefault", "Localhost"):
         return "set seccompProfile.type=RuntimeDefault (pod or container securityContext)"
     return None
 
 
-def _not_privileged(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
-    if _get(container, "securityContext", "privileged") is True:
+@each_container()
+def no_privileged_containers(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    if value_at(container, "securityContext", "privileged") is True:
         return "must not run privileged"
     return None
 
 
-def _probes(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+@each_container(init=False)
+def probes(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
     missing = [p for p in ("readinessProbe", "livenessProbe") if not isinstance(container.get(p), Mapping)]
     if missing:
         return f"has no {' and no '.join(missing)}"
     return None
 
 
-def _resources(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+@each_container()
+def container_resources(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
     missing = [f"{kind}.{res}" for kind in ("requests", "limits") for res in ("cpu", "memory")
-               if not _get(container, "resources", kind, res)]
+               if not value_at(container, "resources", kind, res)]
     if missing:
         return f"set resources {', '.join(missing)}"
     return None
@@ -148,7 +167,8 @@ def image_reference_problem(image: Any) -> str | None:
     return None
 
 
-def _pinned_image(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+@each_container()
+def image_pinned(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
     return image_reference_problem(container.get("image"))
 
 
@@ -174,10 +194,11 @@ def has_url_credentials(value: Any) -> bool:
     return isinstance(value, str) and bool(URL_WITH_CREDENTIALS.search(value))
 
 
-def _no_secret_env_literals(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+@each_container()
+def no_secret_env_literals(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
     leaks = []
-    for env in _items(container.get("env")):
-        name, value = _get(env, "name", default=""), _get(env, "value")
+    for env in list_of(container.get("env")):
+        name, value = value_at(env, "name", default=""), value_at(env, "value")
         if value is None or value is UNKNOWN or value == "":
             continue
         if is_secret_name(str(name)) or has_url_credentials(value):
@@ -199,9 +220,9 @@ def no_host_namespaces(resource_type: str, props: Mapping[str, Any], stack: str)
         return []
     found = _host_namespaces(spec)
     for label, container in _containers(spec):
-        for port in _items(container.get("ports")):
-            if _get(port, "hostPort"):
-                found.append(f"{label}: hostPort {_get(port, 'hostPort')} is not allowed")
+        for port in list_of(container.get("ports")):
+            if value_at(port, "hostPort"):
+                found.append(f"{label}: hostPort {value_at(port, 'hostPort')} is not allowed")
     return found
 
 
@@ -209,12 +230,13 @@ def no_host_path(resource_type: str, props: Mapping[str, Any], stack: str) -> li
     spec = pod_spec(resource_type, props)
     if spec is None:
         return []
-    return [f"volume {_get(v, 'name', default='?')} mounts hostPath {_get(v, 'hostPath', 'path')}: use a "
-            "PersistentVolumeClaim or emptyDir" for v in _items(spec.get("volumes")) if _get(v, "hostPath")]
+    return [f"volume {value_at(v, 'name', default='?')} mounts hostPath {value_at(v, 'hostPath', 'path')}: "
+            "use a PersistentVolumeClaim or emptyDir"
+            for v in list_of(spec.get("volumes")) if value_at(v, "hostPath")]
 
 
 def namespace_pod_security(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
-    labels = _as_mapping(_get(props, "metadata", "labels"))
+    labels = as_mapping(value_at(props, "metadata", "labels"))
     level = labels.get(POD_SECURITY_ENFORCE)
     if level is UNKNOWN:
         return []
@@ -225,21 +247,21 @@ def namespace_pod_security(resource_type: str, props: Mapping[str, Any], stack: 
 
 
 def no_default_namespace(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
-    namespace = _get(props, "metadata", "namespace")
+    namespace = value_at(props, "metadata", "namespace")
     if namespace in (None, "", "default"):
         return ["object lands in the default namespace: set metadata.namespace to the owning namespace"]
     return []
 
 
 def ingress_tls(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
-    tls = _items(_get(props, "spec", "tls"))
-    covered = {h for entry in tls for h in _items(_get(entry, "hosts"))}
+    tls = list_of(value_at(props, "spec", "tls"))
+    covered = {h for entry in tls for h in list_of(value_at(entry, "hosts"))}
     if not tls:
         return ["Ingress serves plain HTTP: add spec.tls with a secretName (cert-manager issues it)"]
-    found = [f"TLS entry for {_items(_get(e, 'hosts'))} has no secretName" for e in tls
-             if not _get(e, "secretName")]
-    for rule in _items(_get(props, "spec", "rules")):
-        host = _get(rule, "host")
+    found = [f"TLS entry for {list_of(value_at(e, 'hosts'))} has no secretName" for e in tls
+             if not value_at(e, "secretName")]
+    for rule in list_of(value_at(props, "spec", "rules")):
+        host = value_at(rule, "host")
         if host is UNKNOWN or UNKNOWN in covered:
             continue
         if not host:
@@ -252,7 +274,7 @@ def ingress_tls(resource_type: str, props: Mapping[str, Any], stack: str) -> lis
 def no_secrets_in_config_maps(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
     found = []
     for section in ("data", "binaryData"):
-        for key, value in _as_mapping(props.get(section)).items():
+        for key, value in as_mapping(props.get(section)).items():
             if is_secret_name(key):
                 found.append(f"key {key} looks like a secret: keep it in a Secret")
             elif has_url_credentials(value):
@@ -273,7 +295,7 @@ def helm_chart_pinned(resource_type: str, props: Mapping[str, Any], stack: str) 
     """
     chart = props.get("chart")
     version = props.get("version")
-    repo = _get(props, "repositoryOpts", "repo")
+    repo = value_at(props, "repositoryOpts", "repo")
     found = []
     if version is not UNKNOWN and not (isinstance(version, str) and EXACT_CHART_VERSION.match(version)):
         found.append(f"chart {chart!r} version {version!r} is not an exact version: pin one such as "

@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 from pulumi_policy import (
     EnforcementLevel,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -66,13 +67,17 @@ def current_stack() -> str:
     return pulumi.get_stack()
 
 
+def _policy_props(resource: ResourceValidationArgs | PolicyResource) -> dict[str, Any]:
+    """A resource's props as the rules judge them: plain data, with its effective tags."""
+    provider_props = plain(resource.provider.props) if resource.provider is not None else None
+    return with_provider_default_tags(resource.resource_type, plain(resource.props), provider_props)
+
+
 def _resource_validation(policy: Policy, stack: Callable[[], str]):
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if not policy.applies_to(args.resource_type):
             return
-        provider_props = plain(args.provider.props) if args.provider is not None else None
-        props = with_provider_default_tags(args.resource_type, plain(args.props), provider_props)
-        for message in policy.judge(args.resource_type, props, stack()):
+        for message in policy.judge(args.resource_type, _policy_props(args), stack()):
             report_violation(message, None)
 
     return validate
@@ -82,17 +87,13 @@ def _stack_validation(policy: Policy, stack: Callable[[], str]):
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         resources = [
             StackResource(
-                type=r.resource_type, name=r.name, urn=r.urn,
-                props=with_provider_default_tags(
-                    r.resource_type, plain(r.props),
-                    plain(r.provider.props) if r.provider is not None else None),
+                type=r.resource_type, name=r.name, urn=r.urn, props=_policy_props(r),
                 property_dependencies={k: [d.urn for d in deps]
                                        for k, deps in r.property_dependencies.items()},
             )
             for r in args.resources
         ]
-        assert policy.stack_check is not None
-        for violation in policy.stack_check(resources, stack()):
+        for violation in policy.judge_stack(resources, stack()):
             report_violation(violation.message, violation.urn or None)
 
     return validate
@@ -105,7 +106,7 @@ def pulumi_policies(
     built: list[ResourceValidationPolicy | StackValidationPolicy] = []
     for policy in POLICIES:
         level = EnforcementLevel.MANDATORY if policy.enforcement == "mandatory" else EnforcementLevel.ADVISORY
-        if policy.stack_check is not None:
+        if policy.kind == "stack":
             built.append(StackValidationPolicy(
                 name=policy.name, description=policy.description,
                 validate=_stack_validation(policy, stack), enforcement_level=level))

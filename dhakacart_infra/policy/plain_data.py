@@ -24,7 +24,7 @@ class _Unknown:
 UNKNOWN = _Unknown()
 
 
-def _get(obj: Any, *path: str | int, default: Any = None) -> Any:
+def value_at(obj: Any, *path: str | int, default: Any = None) -> Any:
     for key in path:
         if isinstance(key, int):
             if not isinstance(obj, Sequence) or isinstance(obj, str) or len(obj) <= key:
@@ -39,14 +39,14 @@ def _get(obj: Any, *path: str | int, default: Any = None) -> Any:
     return obj
 
 
-def _items(value: Any) -> list[Any]:
+def list_of(value: Any) -> list[Any]:
     """A list input as a list (absent, None and UNKNOWN are empty)."""
     if isinstance(value, Sequence) and not isinstance(value, str):
         return list(value)
     return []
 
 
-def _as_mapping(value: Any) -> Mapping[str, Any]:
+def as_mapping(value: Any) -> Mapping[str, Any]:
     """A map input, accepting the JSON string form providers receive their object inputs in."""
     if isinstance(value, str):
         try:
@@ -56,12 +56,12 @@ def _as_mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _truthy(value: Any) -> bool:
+def truthy(value: Any) -> bool:
     """True for True and for "true": some AWS inputs (launch templates) are strings."""
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def _port(value: Any) -> int | None:
+def as_int(value: Any) -> int | None:
     if isinstance(value, bool) or value is None or value is UNKNOWN:
         return None
     try:

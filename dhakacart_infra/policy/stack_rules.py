@@ -8,7 +8,7 @@ from typing import Any
 
 from .aws_rules import FLOW_LOG, S3_BUCKETS, S3_PUBLIC_ACCESS_BLOCK, S3_SSE_CONFIGS, VPC
 from .kubernetes_rules import NAMESPACE, NETWORK_POLICY, POD_SECURITY_ENFORCE, SYSTEM_NAMESPACES, WORKLOADS
-from .plain_data import UNKNOWN, _as_mapping, _get, _items
+from .plain_data import UNKNOWN, as_mapping, list_of, value_at
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def s3_encryption(resources: Sequence[StackResource], stack: str) -> list[StackV
     configs = [r for r in resources if r.type in S3_SSE_CONFIGS]
     found = []
     for bucket in (r for r in resources if r.type in S3_BUCKETS):
-        inline = _get(bucket.props, "serverSideEncryptionConfiguration", "rule",
+        inline = value_at(bucket.props, "serverSideEncryptionConfiguration", "rule",
                       "applyServerSideEncryptionByDefault", "sseAlgorithm")
         if inline or any(_refers_to(c, "bucket", bucket, "bucket", "id") for c in configs):
             continue
@@ -78,7 +78,7 @@ def s3_public_access_block(resources: Sequence[StackResource], stack: str) -> li
 
 
 def _namespace_of(resource: StackResource) -> Any:
-    return _get(resource.props, "metadata", "namespace")
+    return value_at(resource.props, "metadata", "namespace")
 
 
 def application_namespaces(resources: Sequence[StackResource]) -> set[str]:
@@ -94,11 +94,11 @@ def application_namespaces(resources: Sequence[StackResource]) -> set[str]:
 
 
 def _is_default_deny(policy: StackResource, direction: str) -> bool:
-    spec = _get(policy.props, "spec", default={})
-    selector = _get(spec, "podSelector", default={})
-    selects_all = not _get(selector, "matchLabels") and not _get(selector, "matchExpressions")
+    spec = value_at(policy.props, "spec", default={})
+    selector = value_at(spec, "podSelector", default={})
+    selects_all = not value_at(selector, "matchLabels") and not value_at(selector, "matchExpressions")
     rules_key = "ingress" if direction == "Ingress" else "egress"
-    return selects_all and direction in _items(spec.get("policyTypes")) and not _items(spec.get(rules_key))
+    return selects_all and direction in list_of(spec.get("policyTypes")) and not list_of(spec.get(rules_key))
 
 
 def default_deny_network_policy(resources: Sequence[StackResource], stack: str) -> list[StackViolation]:
@@ -115,7 +115,7 @@ def default_deny_network_policy(resources: Sequence[StackResource], stack: str) 
 
 
 def application_namespaces_restricted(resources: Sequence[StackResource], stack: str) -> list[StackViolation]:
-    declared = {_get(r.props, "metadata", "name"): r for r in resources if r.type == NAMESPACE}
+    declared = {value_at(r.props, "metadata", "name"): r for r in resources if r.type == NAMESPACE}
     found = []
     for namespace in sorted(application_namespaces(resources)):
         ns = declared.get(namespace)
@@ -124,7 +124,7 @@ def application_namespaces_restricted(resources: Sequence[StackResource], stack:
                 f"application namespace {namespace} is not declared by this program, so its Pod "
                 "Security labels are not managed: declare the Namespace"))
             continue
-        level = _as_mapping(_get(ns.props, "metadata", "labels")).get(POD_SECURITY_ENFORCE)
+        level = as_mapping(value_at(ns.props, "metadata", "labels")).get(POD_SECURITY_ENFORCE)
         if level != "restricted" and level is not UNKNOWN:
             found.append(StackViolation(f"application namespace {namespace} enforces Pod Security {level!r}: "
                                         "application namespaces enforce 'restricted'", ns.urn))
