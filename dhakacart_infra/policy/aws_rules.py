@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .environment import effective_tags, tag_key
 from .plain_data import UNKNOWN, as_int, as_mapping, list_of, truthy, value_at
 
 REQUIRED_TAGS = ("project", "environment", "stack", "managed-by")
 WORLD_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 WORLD_OPEN_TCP_PORTS = frozenset({80, 443})
 PRODUCTION_BACKUP_RETENTION_DAYS = 7
-
-
-def is_production_stack(stack: str) -> bool:
-    """prod, production, prod-<region>...: the stacks whose data and uptime matter."""
-    name = stack.lower()
-    return name in {"prod", "production"} or name.startswith(("prod-", "production-"))
 
 
 EC2_INSTANCE = "aws:ec2/instance:Instance"
@@ -67,24 +61,12 @@ TAGGABLE_AWS_TYPES = frozenset({
 })
 
 
-def _effective_tags(props: Mapping[str, Any]) -> dict[str, Any]:
-    """What AWS will carry: `tagsAll` (resource tags plus the provider's default tags) over `tags`."""
-    tags = dict(as_mapping(props.get("tags")))
-    tags.update(as_mapping(props.get("tagsAll")))
-    return tags
-
-
-def _tag_key(key: str) -> str:
-    """Project, project, managed-by, ManagedBy, managed_by: one tag, however it is cased."""
-    return re.sub(r"[^a-z0-9]", "", key.lower())
-
-
 def required_tags(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
     if not is_taggable(resource_type, props):
         return []
-    tags = {_tag_key(k): v for k, v in _effective_tags(props).items()}
+    tags = {tag_key(k): v for k, v in effective_tags(props).items()}
     missing = [t for t in REQUIRED_TAGS
-               if not isinstance(tags.get(_tag_key(t)), str) or not tags[_tag_key(t)]]
+               if not isinstance(tags.get(tag_key(t)), str) or not tags[tag_key(t)]]
     if missing:
         return [f"missing required tags {', '.join(missing)}: set them once in the AWS provider's "
                 "default_tags (dhakacart_infra/tags.py), not per resource"]
@@ -127,8 +109,12 @@ def rds_not_public(resource_type: str, props: Mapping[str, Any], stack: str) -> 
     return []
 
 
+# The *_in_production rules are registered production_only: the registry applies them to resources
+# tagged Environment=prod (environment.py), so they judge the setting alone.
+
+
 def rds_multi_az_in_production(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
-    if resource_type == RDS_INSTANCE and is_production_stack(stack) and props.get("multiAz") is not True:
+    if resource_type == RDS_INSTANCE and props.get("multiAz") is not True:
         return [f"stack {stack!r} is production: the database must be multi-AZ (multi_az=True)"]
     return []
 
@@ -136,14 +122,12 @@ def rds_multi_az_in_production(resource_type: str, props: Mapping[str, Any], sta
 def rds_deletion_protection_in_production(
     resource_type: str, props: Mapping[str, Any], stack: str,
 ) -> list[str]:
-    if is_production_stack(stack) and props.get("deletionProtection") is not True:
+    if props.get("deletionProtection") is not True:
         return [f"stack {stack!r} is production: the database needs deletion_protection=True"]
     return []
 
 
 def rds_backups_in_production(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
-    if not is_production_stack(stack):
-        return []
     days = as_int(props.get("backupRetentionPeriod"))
     if days is None or days < PRODUCTION_BACKUP_RETENTION_DAYS:
         return [f"stack {stack!r} is production: keep automated backups for at least "
@@ -157,7 +141,7 @@ def rds_backups_in_production(resource_type: str, props: Mapping[str, Any], stac
 def rds_performance_insights_in_production(
     resource_type: str, props: Mapping[str, Any], stack: str,
 ) -> list[str]:
-    if is_production_stack(stack) and props.get("performanceInsightsEnabled") is not True:
+    if props.get("performanceInsightsEnabled") is not True:
         return [f"stack {stack!r} is production: enable Performance Insights "
                 "(performance_insights_enabled=True) to diagnose slow queries"]
     return []

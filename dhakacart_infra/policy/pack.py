@@ -1,10 +1,11 @@
 """The rules as `pulumi-policy` policies: what `pulumi preview --policy-pack policies` runs.
 
-Every rule in `rules.POLICIES` becomes one mandatory policy. Resource rules receive the engine's
-props converted to plain data: values unknown during preview become `rules.UNKNOWN` (present where a
-rule only needs a value to be set, never equal to a required literal such as True), and the explicit
-provider's `defaultTags` are merged into `tagsAll`. The stack name comes from `pulumi.get_stack()`,
-which the policy SDK configures from the engine's PULUMI_STACK.
+Every policy in `registry.POLICIES` becomes one pulumi-policy policy. Rules receive the engine's
+props converted to plain data: values unknown during preview become `UNKNOWN` (present where a rule
+only needs a value to be set, never equal to a required literal such as True), and the explicit
+provider's `defaultTags` are merged into `tagsAll`, where `environment.py` reads whether a resource
+or the stack is production. The stack name (messages, the `stack` tag) comes from
+`pulumi.get_stack()`, which the policy SDK configures from the engine's PULUMI_STACK.
 """
 
 from __future__ import annotations

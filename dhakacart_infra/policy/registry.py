@@ -9,7 +9,8 @@ VPC has a flow log): `(resources, stack name) -> [StackViolation, ...]`. Two ada
   created are `UNKNOWN`;
 * `dhakacart_infra/plan/policy_report.py` (`make plan`), over the resources recorded under mocks.
 
-Both hand every AWS resource its effective tags (`aws_rules.with_provider_default_tags`). Nothing
+Both hand every AWS resource its effective tags (`aws_rules.with_provider_default_tags`), from which
+`environment.py` decides what is production: a `production_only` policy applies only there. Nothing
 here imports Pulumi, so the rules run anywhere Python does.
 
 Adding a rule: write the function in `aws_rules.py`, `kubernetes_rules.py` (a judgement of one
@@ -26,6 +27,7 @@ from typing import Any, Literal
 from . import aws_rules as aws
 from . import kubernetes_rules as k8s
 from . import stack_rules
+from .environment import in_production
 from .stack_rules import StackResource, StackViolation
 
 ResourceRule = Callable[[str, Mapping[str, Any], str], list[str]]
@@ -40,6 +42,15 @@ class Policy:
     check: ResourceRule | None = None
     stack_check: StackRule | None = None
     enforcement: str = "mandatory"
+    production_only: bool = False  # applies only where environment.in_production says so
+
+    def __post_init__(self) -> None:
+        untagged = [t for t in self.resource_types if t not in aws.TAGGABLE_AWS_TYPES]
+        if self.production_only and self.kind == "resource" and untagged:
+            # A resource rule sees only its resource: without AWS tags it could never be production.
+            raise ValueError(f"{self.name}: production-only resource policies judge tagged AWS types only, "
+                             f"not {', '.join(untagged)}: make it a stack policy, which sees the "
+                             "stack's environment")
 
     @property
     def kind(self) -> Literal["resource", "stack"]:
@@ -51,26 +62,32 @@ class Policy:
         return any(resource_type == t or (t.endswith("*") and resource_type.startswith(t[:-1]))
                    for t in self.resource_types)
 
+    def _in_scope(self, tagged: Iterable[Mapping[str, Any]]) -> bool:
+        """False only for a production-only policy outside production."""
+        return not self.production_only or in_production(tagged)
+
     def judge(self, resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
         """A resource policy's violations by one resource (none for types it does not judge)."""
-        if not self.applies_to(resource_type):
+        if not self.applies_to(resource_type) or not self._in_scope([props]):
             return []
         assert self.check is not None
         return self.check(resource_type, props, stack)
 
     def judge_stack(self, resources: Sequence[StackResource], stack: str) -> list[StackViolation]:
         """A stack policy's violations by the whole stack (none for a resource policy)."""
-        if self.stack_check is None:
+        if self.stack_check is None or not self._in_scope(r.props for r in resources):
             return []
         return self.stack_check(resources, stack)
 
 
-def resource_policy(name: str, description: str, types: Iterable[str], check: ResourceRule) -> Policy:
-    return Policy(name, description, tuple(types), check=check)
+def resource_policy(
+    name: str, description: str, types: Iterable[str], check: ResourceRule, *, production_only: bool = False,
+) -> Policy:
+    return Policy(name, description, tuple(types), check=check, production_only=production_only)
 
 
-def stack_policy(name: str, description: str, check: StackRule) -> Policy:
-    return Policy(name, description, stack_check=check)
+def stack_policy(name: str, description: str, check: StackRule, *, production_only: bool = False) -> Policy:
+    return Policy(name, description, stack_check=check, production_only=production_only)
 
 
 POLICIES: tuple[Policy, ...] = (
@@ -103,17 +120,18 @@ POLICIES: tuple[Policy, ...] = (
                     aws.IAM_POLICY_TYPES, aws.iam_no_wildcard_actions),
     # AWS: production resilience
     resource_policy("aws-rds-multi-az-in-production", "Production databases are multi-AZ.",
-                    aws.RDS_TYPES, aws.rds_multi_az_in_production),
+                    aws.RDS_TYPES, aws.rds_multi_az_in_production, production_only=True),
     resource_policy("aws-rds-deletion-protection-in-production",
                     "Production databases have deletion protection.",
-                    aws.RDS_TYPES, aws.rds_deletion_protection_in_production),
+                    aws.RDS_TYPES, aws.rds_deletion_protection_in_production, production_only=True),
     resource_policy("aws-rds-backups-in-production",
                     f"Production databases keep backups for {aws.PRODUCTION_BACKUP_RETENTION_DAYS}+ days "
-                    "and a final snapshot.", aws.RDS_TYPES, aws.rds_backups_in_production),
+                    "and a final snapshot.", aws.RDS_TYPES, aws.rds_backups_in_production,
+                    production_only=True),
     # AWS: observability and ownership
     resource_policy("aws-rds-performance-insights-in-production",
                     "Production databases record Performance Insights.",
-                    aws.RDS_TYPES, aws.rds_performance_insights_in_production),
+                    aws.RDS_TYPES, aws.rds_performance_insights_in_production, production_only=True),
     stack_policy("aws-vpc-flow-logs", "Every VPC records flow logs.", stack_rules.vpc_flow_logs),
     resource_policy("aws-required-tags",
                     "Taggable AWS resources carry project, environment, stack and managed-by.",

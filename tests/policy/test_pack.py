@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -19,18 +20,13 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from dhakacart_infra.plan.mocks import RecordedResource, reveal
 from dhakacart_infra.plan.runner import PlanResult
-from dhakacart_infra.policy.registry import POLICIES
+from dhakacart_infra.policy.pack import _stack_validation
+from dhakacart_infra.policy.registry import POLICIES, stack_policy
+from dhakacart_infra.policy.stack_rules import StackViolation
 
 REPO = Path(__file__).resolve().parents[2]
 MANDATORY = analyzer_pb2.EnforcementLevel.Value("MANDATORY")
-TAGS = {"project": "dhakacart", "environment": "production", "stack": "prod", "managed-by": "pulumi"}
-PROVIDER_URN = "urn:pulumi:prod::dhakacart::pulumi:providers:aws::aws"
-PROVIDER = {
-    "type": "pulumi:providers:aws",
-    "urn": PROVIDER_URN,
-    "name": "aws",
-    "properties": {"region": "ap-south-1", "defaultTags": '{"tags": ' + str(TAGS).replace("'", '"') + "}"},
-}
+TAGS = {"project": "dhakacart", "environment": "prod", "stack": "prod", "managed-by": "pulumi"}
 GOOD_RDS = {
     "engine": "postgres",
     "storageEncrypted": True,
@@ -80,25 +76,30 @@ def _struct(props: dict[str, Any]) -> struct_pb2.Struct:
     return s
 
 
-def _provider() -> analyzer_pb2.AnalyzerProviderResource:
+def _provider(tags: dict[str, str] = TAGS) -> analyzer_pb2.AnalyzerProviderResource:
+    """The explicit AWS provider as the engine sends it: its inputs JSON-encoded."""
     return analyzer_pb2.AnalyzerProviderResource(
-        type=PROVIDER["type"],
-        urn=PROVIDER["urn"],
-        name=PROVIDER["name"],
-        properties=_struct(PROVIDER["properties"]),
+        type="pulumi:providers:aws",
+        urn=f"urn:pulumi:{tags['stack']}::dhakacart::pulumi:providers:aws::aws",
+        name="aws",
+        properties=_struct({"region": "ap-south-1", "defaultTags": json.dumps({"tags": tags})}),
     )
 
 
 def analyze(
-    stub: analyzer_pb2_grpc.AnalyzerStub, type_: str, name: str, props: dict[str, Any]
+    stub: analyzer_pb2_grpc.AnalyzerStub,
+    type_: str,
+    name: str,
+    props: dict[str, Any],
+    tags: dict[str, str] = TAGS,
 ) -> dict[str, str]:
     response = stub.Analyze(
         analyzer_pb2.AnalyzeRequest(
             type=type_,
             name=name,
-            urn=f"urn:pulumi:prod::dhakacart::{type_}::{name}",
+            urn=f"urn:pulumi:{tags['stack']}::dhakacart::{type_}::{name}",
             properties=_struct(props),
-            provider=_provider(),
+            provider=_provider(tags),
         )
     )
     return {d.policyName: d.message for d in response.diagnostics if d.enforcementLevel == MANDATORY}
@@ -124,6 +125,31 @@ def test_production_database_rules_fire_for_the_prod_stack(analyzer) -> None:
         "aws-rds-not-public",
     }
     assert "'prod'" in found["aws-rds-multi-az-in-production"]
+
+
+PRODUCTION_RULES = {
+    "aws-rds-multi-az-in-production",
+    "aws-rds-deletion-protection-in-production",
+    "aws-rds-backups-in-production",
+    "aws-rds-performance-insights-in-production",
+}
+
+
+@pytest.mark.parametrize(
+    ("stack", "environment", "fired"),
+    [("staging", "prod", PRODUCTION_RULES), ("prod-test", "dev", set())],
+)
+def test_production_rules_follow_the_environment_tag_not_the_stack_name(
+    stack: str, environment: str, fired: set[str]
+) -> None:
+    """The pack under another stack name: only the provider's Environment tag makes it production."""
+    weak = {**GOOD_RDS, "multiAz": False, "deletionProtection": False, "backupRetentionPeriod": 1,
+            "performanceInsightsEnabled": False}
+    tags = {**TAGS, "environment": environment, "stack": stack}
+    for stub in start_pack(stack):
+        found = analyze(stub, "aws:rds/instance:Instance", "db", weak, tags)
+        assert set(found) == fired
+        assert all(f"stack {stack!r} is production" in message for message in found.values())
 
 
 def test_missing_default_tags_fire_required_tags(analyzer) -> None:
@@ -254,3 +280,40 @@ def test_the_pack_passes_both_real_stacks(stack: str, dev_plan: PlanResult, prod
         diagnostics += [f"{d.policyName}: {d.message}" for d in stub.AnalyzeStack(stack_request).diagnostics]
         assert len(records) > 50
         assert diagnostics == []
+
+
+@pytest.mark.parametrize(
+    ("stack", "environment", "judged"), [("staging", "prod", True), ("prod-test", "dev", False)]
+)
+def test_a_production_only_stack_policy_sees_the_environment_through_the_provider(
+    stack: str, environment: str, judged: bool
+) -> None:
+    """Stack rules get each resource with its provider, as AnalyzeStack sends them: the adapter merges
+    the provider's default tags, so a rule over Kubernetes objects knows the stack's environment."""
+
+    def every_deployment(resources, stack_name: str) -> list[StackViolation]:
+        return [StackViolation(f"{r.name} on {stack_name}", r.urn) for r in resources if r.name == "web"]
+
+    policy = stack_policy("k8s-prod-only", "Judges web in prod.", every_deployment, production_only=True)
+    tags = {**TAGS, "environment": environment, "stack": stack}
+    provider = SimpleNamespace(props={"defaultTags": json.dumps({"tags": tags})})
+    vpc = SimpleNamespace(
+        resource_type="aws:ec2/vpc:Vpc",
+        name="main",
+        urn="urn:vpc",
+        props={"tags": {"Name": "main"}},
+        provider=provider,
+        property_dependencies={},
+    )
+    web = SimpleNamespace(
+        resource_type="kubernetes:apps/v1:Deployment",
+        name="web",
+        urn="urn:web",
+        props={"metadata": {"namespace": "dhakacart"}},
+        provider=None,
+        property_dependencies={},
+    )
+    reported: list[tuple[str, str | None]] = []
+    validate = _stack_validation(policy, lambda: stack)
+    validate(SimpleNamespace(resources=[vpc, web]), lambda message, urn: reported.append((message, urn)))
+    assert reported == ([(f"web on {stack}", "urn:web")] if judged else [])

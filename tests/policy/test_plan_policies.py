@@ -15,6 +15,8 @@ from dhakacart_infra.plan.policy_report import REPORT_FILE, enforce, evaluate, p
 from dhakacart_infra.plan.runner import PlanResult, run_program
 from dhakacart_infra.policy.registry import POLICIES
 
+REPO = Path(__file__).resolve().parents[2]
+
 # Policies that must find something to judge in every stack: a rule that judges nothing passes
 # vacuously, so the real program is proven only for these (the rest cover resource kinds the
 # program does not create today: launch templates, EBS volumes, S3 in dev, IAM managed policies).
@@ -80,24 +82,63 @@ def test_aws_resources_carry_the_providers_default_tags(dev_plan: PlanResult) ->
     assert tags["stack"] == "dev" and tags["project"] == "dhakacart"
 
 
+def _with_database_inputs(plan: PlanResult, stack: str, **inputs: object) -> PlanResult:
+    """The plan judged as stack `stack`, its database's inputs changed (to what the config refuses)."""
+    database = plan.one("aws:rds/instance:Instance")
+    resources = [
+        type(r)(**{**r.__dict__, "inputs": {**r.inputs, **inputs}}) if r is database else r
+        for r in plan.resources
+    ]
+    return PlanResult(stack=stack, project=plan.project, resources=resources, outputs={})
+
+
 def test_the_production_rules_fire_when_prod_is_weakened(prod_plan: PlanResult) -> None:
-    weakened = PlanResult(stack="prod", project=prod_plan.project, resources=[], outputs={})
-    database = prod_plan.one("aws:rds/instance:Instance")
-    for record in prod_plan.resources:
-        if record is database:
-            record = type(record)(
-                **{
-                    **record.__dict__,
-                    "inputs": {**record.inputs, "multiAz": False, "deletionProtection": False},
-                }
-            )
-        weakened.resources.append(record)
+    weakened = _with_database_inputs(prod_plan, "prod", multiAz=False, deletionProtection=False)
     assert {v.policy for v in evaluate(weakened)} == {
         "aws-rds-multi-az-in-production",
         "aws-rds-deletion-protection-in-production",
     }
-    as_dev = PlanResult(stack="dev", project=prod_plan.project, resources=weakened.resources, outputs={})
-    assert {v.policy for v in evaluate(as_dev)} == {"aws-required-tags"}  # its tags name the prod stack
+    # Judged under another stack name, the resources are still tagged Environment=prod: production.
+    as_dev = _with_database_inputs(prod_plan, "dev", multiAz=False, deletionProtection=False)
+    assert {v.policy for v in evaluate(as_dev)} == {
+        "aws-required-tags",  # their Stack tag names the prod stack
+        "aws-rds-multi-az-in-production",
+        "aws-rds-deletion-protection-in-production",
+    }
+
+
+PRODUCTION_RULES = {
+    "aws-rds-multi-az-in-production",
+    "aws-rds-deletion-protection-in-production",
+    "aws-rds-backups-in-production",
+    "aws-rds-performance-insights-in-production",
+}
+
+
+@pytest.mark.parametrize(
+    ("stack", "like", "fired"),
+    [("staging", "prod", PRODUCTION_RULES), ("prod-test", "dev", set())],
+)
+def test_production_rules_follow_the_stacks_environment_not_its_name(
+    tmp_path: Path, stack: str, like: str, fired: set[str]
+) -> None:
+    """A stack file named `staging` with environment prod, and `prod-test` with environment dev,
+    planned from a project root of their own: the program tags them, the policies read the tag."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp_path / name).write_text((REPO / name).read_text())
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text((REPO / f"Pulumi.{like}.yaml").read_text())
+    plan = run_program(stack, root=tmp_path)
+    assert evaluate(plan) == []
+    weak = _with_database_inputs(
+        plan,
+        stack,
+        multiAz=False,
+        deletionProtection=False,
+        backupRetentionPeriod=1,
+        skipFinalSnapshot=True,
+        performanceInsightsEnabled=False,
+    )
+    assert {v.policy for v in evaluate(weak)} == fired
 
 
 def _world_open_ssh() -> None:

@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
-from dhakacart_infra.policy.aws_rules import is_production_stack, with_provider_default_tags
+from dhakacart_infra.policy.aws_rules import with_provider_default_tags
 from dhakacart_infra.policy.kubernetes_rules import image_reference_problem, is_secret_name
 from dhakacart_infra.policy.plain_data import UNKNOWN
-from dhakacart_infra.policy.registry import POLICIES, POLICIES_BY_NAME
-from dhakacart_infra.policy.stack_rules import StackResource
+from dhakacart_infra.policy.registry import POLICIES, POLICIES_BY_NAME, resource_policy, stack_policy
+from dhakacart_infra.policy.stack_rules import StackResource, StackViolation
 
 TAGS = {"project": "dhakacart", "environment": "dev", "stack": "dev", "managed-by": "pulumi"}
+PROD_TAGS = {**TAGS, "environment": "prod", "stack": "prod"}
 
 
 def container(**overrides: Any) -> dict[str, Any]:
@@ -89,6 +90,7 @@ GOOD_RDS = {
     "performanceInsightsEnabled": True,
     "tags": TAGS,
 }
+PROD_RDS = {**GOOD_RDS, "tags": PROD_TAGS}
 HTTPS_INGRESS = {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}
 GOOD_INGRESS = {
     "metadata": {"name": "shop", "namespace": "dhakacart"},
@@ -187,18 +189,18 @@ RESOURCE_CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
             '"Resource": "*"}]}'
         },
     ),
-    ("aws-rds-multi-az-in-production", RDS, "prod", GOOD_RDS, {**GOOD_RDS, "multiAz": False}),
+    ("aws-rds-multi-az-in-production", RDS, "prod", PROD_RDS, {**PROD_RDS, "multiAz": False}),
     (
         "aws-rds-deletion-protection-in-production",
         RDS,
         "prod",
-        GOOD_RDS,
-        {**GOOD_RDS, "deletionProtection": False},
+        PROD_RDS,
+        {**PROD_RDS, "deletionProtection": False},
     ),
-    ("aws-rds-backups-in-production", RDS, "prod", GOOD_RDS, {**GOOD_RDS, "backupRetentionPeriod": 1}),
-    ("aws-rds-performance-insights-in-production", RDS, "prod", GOOD_RDS,
-     {**GOOD_RDS, "performanceInsightsEnabled": False}),
-    ("aws-rds-backups-in-production", RDS, "prod", GOOD_RDS, {**GOOD_RDS, "skipFinalSnapshot": True}),
+    ("aws-rds-backups-in-production", RDS, "prod", PROD_RDS, {**PROD_RDS, "backupRetentionPeriod": 1}),
+    ("aws-rds-performance-insights-in-production", RDS, "prod", PROD_RDS,
+     {**PROD_RDS, "performanceInsightsEnabled": False}),
+    ("aws-rds-backups-in-production", RDS, "prod", PROD_RDS, {**PROD_RDS, "skipFinalSnapshot": True}),
     (
         "aws-required-tags",
         "aws:ec2/vpc:Vpc",
@@ -511,7 +513,7 @@ def test_at_least_25_mandatory_policies_with_descriptions() -> None:
         "aws-rds-performance-insights-in-production",
     ],
 )
-def test_production_rules_read_the_stack_name(name: str) -> None:
+def test_production_rules_read_the_environment_tag_not_the_stack_name(name: str) -> None:
     weak = {
         **GOOD_RDS,
         "multiAz": False,
@@ -521,18 +523,38 @@ def test_production_rules_read_the_stack_name(name: str) -> None:
         "performanceInsightsEnabled": False,
     }
     policy = POLICIES_BY_NAME[name]
+    assert policy.production_only
     assert policy.judge(RDS, weak, "dev") == []
-    assert policy.judge(RDS, weak, "prod")
-    assert policy.judge(RDS, weak, "prod-eu")
+    assert policy.judge(RDS, {**weak, "tags": PROD_TAGS}, "prod")
+    staging = {"Project": "dhakacart", "Environment": "prod", "Stack": "staging", "ManagedBy": "pulumi"}
+    assert policy.judge(RDS, {**weak, "tagsAll": staging}, "staging")
+    prod_test = {**staging, "Environment": "dev", "Stack": "prod-test"}
+    assert policy.judge(RDS, {**weak, "tagsAll": prod_test}, "prod-test") == []
 
 
-def test_production_stack_names() -> None:
-    assert is_production_stack("prod") and is_production_stack("production") and is_production_stack("Prod-2")
-    assert (
-        not is_production_stack("dev")
-        and not is_production_stack("staging")
-        and not is_production_stack("product")
-    )
+def test_a_production_only_resource_policy_must_judge_tagged_aws_types() -> None:
+    def always(resource_type: str, props: Any, stack: str) -> list[str]:
+        return ["violated"]
+
+    with pytest.raises(ValueError, match="make it a stack policy"):
+        resource_policy("k8s-prod-only", "Never fires.", (DEPLOYMENT,), always, production_only=True)
+    aws_only = resource_policy("aws-prod-only", "Fires in prod.", (RDS,), always, production_only=True)
+    assert aws_only.judge(RDS, PROD_RDS, "staging") == ["violated"]
+    assert aws_only.judge(RDS, GOOD_RDS, "prod-test") == []
+
+
+def test_a_production_only_stack_policy_reads_the_stacks_aws_tags() -> None:
+    """Kubernetes objects carry no AWS tags: a production-only rule over them is a stack rule, and
+    the stack is production when its AWS resources say so."""
+    def every_workload(resources: list[StackResource], stack: str) -> list[StackViolation]:
+        return [StackViolation(f"{r.name} in {stack}") for r in resources if r.type == DEPLOYMENT]
+
+    policy = stack_policy("k8s-prod-only", "Judges workloads in prod.", every_workload, production_only=True)
+    prod_vpc = StackResource(VPC.type, VPC.name, VPC.urn, {"tagsAll": {**TAGS, "Environment": "prod"}})
+    dev_vpc = StackResource(VPC.type, VPC.name, VPC.urn, {"tagsAll": TAGS})
+    assert policy.judge_stack([prod_vpc, WORKLOAD], "staging") == [StackViolation("web in staging")]
+    assert policy.judge_stack([dev_vpc, WORKLOAD], "prod-test") == []
+    assert policy.judge_stack([WORKLOAD], "prod") == []  # no AWS resource: no environment known
 
 
 def test_policies_ignore_other_resource_types() -> None:
