@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
-import pulumi
-import pulumi_aws as aws
 import pytest
 
-from dhakacart_infra.plan import __main__ as plan_cli
-from dhakacart_infra.plan.policy_report import REPORT_FILE, enforce, evaluate, policy_props
+from dhakacart_infra.plan.policy_report import REPORT_FILE, evaluate, judge, policy_props
 from dhakacart_infra.plan.runner import PlanResult, run_program
 from dhakacart_infra.policy.registry import POLICIES
+from tests.policy.programs import world_open_ssh
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -141,31 +138,17 @@ def test_production_rules_follow_the_stacks_environment_not_its_name(
     assert {v.policy for v in evaluate(weak)} == fired
 
 
-def _world_open_ssh() -> None:
-    provider = aws.Provider(
-        "aws",
-        region="ap-south-1",
-        default_tags={
-            "tags": {"project": "dhakacart", "environment": "dev", "stack": "dev", "managed-by": "pulumi"}
-        },
-    )
-    vpc = aws.ec2.Vpc("main", cidr_block="10.0.0.0/16", opts=pulumi.ResourceOptions(provider=provider))
-    aws.ec2.SecurityGroup(
-        "ssh",
-        vpc_id=vpc.id,
-        ingress=[{"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"]}],
-        opts=pulumi.ResourceOptions(provider=provider),
-    )
-
-
-def test_a_violation_fails_the_plan_and_is_reported(tmp_path: Path) -> None:
-    plan = run_program("dev", program=_world_open_ssh)
-    out = io.StringIO()
-    with pytest.raises(SystemExit) as exit_info:
-        enforce(plan, tmp_path, stream=out)
-    assert "2 mandatory policy violation(s)" in str(exit_info.value)
-    assert "aws-security-group-no-world-open-ports: aws:ec2/securityGroup:SecurityGroup ssh" in out.getvalue()
-    assert "aws-vpc-flow-logs" in out.getvalue()
+def test_a_violation_is_found_and_reported_without_deciding_anything(tmp_path: Path, capsys) -> None:
+    plan = run_program("dev", program=world_open_ssh)
+    findings = judge(plan, tmp_path)  # returns: no SystemExit, whatever it finds
+    assert [(v.policy, v.resource_name) for v in findings.mandatory] == [
+        ("aws-security-group-no-world-open-ports", "ssh"),
+        ("aws-vpc-flow-logs", "main"),
+    ]
+    assert findings.violations == findings.mandatory
+    assert (findings.stack, findings.policy_count, findings.judged_resources) == ("dev", len(POLICIES), 2)
+    assert findings.report == tmp_path / REPORT_FILE
+    assert capsys.readouterr() == ("", "")  # printing is the CLI's
     report = json.loads((tmp_path / REPORT_FILE).read_text())
     assert {v["policy"] for v in report["violations"]} == {
         "aws-security-group-no-world-open-ports",
@@ -174,25 +157,13 @@ def test_a_violation_fails_the_plan_and_is_reported(tmp_path: Path) -> None:
     assert len(report["policies"]) == len(POLICIES)
 
 
-def test_make_plan_exits_1_on_a_mandatory_violation(tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(
-        plan_cli, "run_program", lambda stack, **_: run_program(stack, program=_world_open_ssh)
-    )
-    with pytest.raises(SystemExit) as exit_info:
-        plan_cli.main(["--stack", "dev", "--out", str(tmp_path)])
-    assert exit_info.value.code not in (0, None)
-    assert (tmp_path / "dev" / REPORT_FILE).exists()
-    assert "aws-security-group-no-world-open-ports" in capsys.readouterr().out
-
-
 def test_job_summary_lists_types_policies_and_checkov_results(tmp_path: Path) -> None:
     from dhakacart_infra.plan.__main__ import write_resources
     from dhakacart_infra.plan.policy_report import markdown_summary
 
-    plan = run_program("dev", program=_world_open_ssh)
+    plan = run_program("dev", program=world_open_ssh)
     write_resources(plan, tmp_path)
-    with pytest.raises(SystemExit):
-        enforce(plan, tmp_path, stream=io.StringIO())
+    judge(plan, tmp_path)
     (tmp_path / "checkov").mkdir()
     (tmp_path / "checkov" / "terraform_plan.json").write_text(
         json.dumps(
