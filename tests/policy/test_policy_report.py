@@ -1,4 +1,5 @@
-"""The real stacks pass every policy, the rules really judge them, and `make plan` fails on a violation."""
+"""The offline plan's policy report: the real stacks pass every policy, the rules really judge them,
+production follows the environment, and a violation is found and reported (the CLI decides the rest)."""
 
 from __future__ import annotations
 
