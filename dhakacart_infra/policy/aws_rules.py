@@ -1,4 +1,8 @@
-"""The AWS resource rules: `(type token, props, stack name) -> [violation message, ...]`."""
+"""The AWS resource rules: `(type token, props, stack name) -> [violation message, ...]`.
+
+Also the effective tags both adapters hand every taggable AWS resource
+(`with_provider_default_tags`), which `aws-required-tags` checks and `environment.py` reads.
+"""
 
 from __future__ import annotations
 
@@ -59,6 +63,31 @@ TAGGABLE_AWS_TYPES = frozenset({
     "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:backup/vault:Vault", "aws:backup/plan:Plan",
     "aws:dlm/lifecyclePolicy:LifecyclePolicy",
 })
+
+
+def is_taggable(resource_type: str, props: Mapping[str, Any]) -> bool:
+    return resource_type in TAGGABLE_AWS_TYPES or (
+        resource_type.startswith("aws:") and ("tags" in props or "tagsAll" in props))
+
+
+def with_provider_default_tags(
+    resource_type: str, props: Mapping[str, Any], provider_props: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """`props` with `tagsAll` = the provider's default tags, then the resource's tags, as AWS applies them.
+
+    pulumi-aws merges `defaultTags` into a resource's tags in its Check, so a policy pack usually sees
+    them already; the offline plan records the explicit provider's inputs instead. Merging here makes
+    both judge the same effective tags. Resources that take no tags are returned unchanged.
+    """
+    merged = dict(props)
+    if not is_taggable(resource_type, props):
+        return merged
+    default_tags = as_mapping(as_mapping((provider_props or {}).get("defaultTags")).get("tags"))
+    tags_all = dict(default_tags)
+    tags_all.update(as_mapping(props.get("tagsAll")))
+    tags_all.update(as_mapping(props.get("tags")))
+    merged["tagsAll"] = tags_all
+    return merged
 
 
 def required_tags(resource_type: str, props: Mapping[str, Any], stack: str) -> list[str]:
@@ -234,28 +263,3 @@ def iam_no_wildcard_actions(resource_type: str, props: Mapping[str, Any], stack:
             found.append(f"an Allow statement grants every action of a service ({actions}): "
                          "list the actions the role needs")
     return found
-
-
-def is_taggable(resource_type: str, props: Mapping[str, Any]) -> bool:
-    return resource_type in TAGGABLE_AWS_TYPES or (
-        resource_type.startswith("aws:") and ("tags" in props or "tagsAll" in props))
-
-
-def with_provider_default_tags(
-    resource_type: str, props: Mapping[str, Any], provider_props: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    """`props` with `tagsAll` = the provider's default tags, then the resource's tags, as AWS applies them.
-
-    pulumi-aws merges `defaultTags` into a resource's tags in its Check, so a policy pack usually sees
-    them already; the offline plan records the explicit provider's inputs instead. Merging here makes
-    both judge the same effective tags. Resources that take no tags are returned unchanged.
-    """
-    merged = dict(props)
-    if not is_taggable(resource_type, props):
-        return merged
-    default_tags = as_mapping(as_mapping((provider_props or {}).get("defaultTags")).get("tags"))
-    tags_all = dict(default_tags)
-    tags_all.update(as_mapping(props.get("tagsAll")))
-    tags_all.update(as_mapping(props.get("tags")))
-    merged["tagsAll"] = tags_all
-    return merged

@@ -1,4 +1,9 @@
-"""The Kubernetes resource rules: `(type token, props, stack name) -> [violation message, ...]`."""
+"""The Kubernetes resource rules: `(type token, props, stack name) -> [violation message, ...]`.
+
+A rule about each container of a workload is written as a judgement of one container (and its pod
+spec) and decorated with `@each_container()`. Kubernetes objects carry no AWS tags: a rule that must
+apply only in production is a stack rule (environment.py).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The stack rules: relations between resources, `(resources, stack name) -> [StackViolation, ...]`."""
+"""The stack rules: relations between resources, `(resources, stack name) -> [StackViolation, ...]`.
+
+One resource refers to another by a property dependency (the engine records it even while the value
+is unknown during preview) or by an equal known value (`_refers_to`).
+"""
 
 from __future__ import annotations
 
