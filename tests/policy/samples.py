@@ -73,6 +73,13 @@ GOOD_RDS = {
 PROD_RDS = {**GOOD_RDS, "tags": PROD_TAGS}
 WORKLOAD = StackResource(DEPLOYMENT, "web", "urn:web", deployment())
 
+# The policies only production databases must pass.
+PRODUCTION_DATABASE_POLICIES = {
+    "aws-rds-multi-az-in-production",
+    "aws-rds-deletion-protection-in-production",
+    "aws-rds-backups-in-production",
+    "aws-rds-performance-insights-in-production",
+}
 
 # (policy, resource type, stack, good props, bad props)
 ResourceCase = tuple[str, str, str, dict[str, Any], dict[str, Any]]

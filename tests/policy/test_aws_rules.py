@@ -12,6 +12,7 @@ from tests.policy.samples import (
     GOOD_RDS,
     PROD_RDS,
     PROD_TAGS,
+    PRODUCTION_DATABASE_POLICIES,
     RDS,
     TAGS,
     ResourceCase,
@@ -149,15 +150,7 @@ def test_every_aws_resource_policy_has_a_bad_and_good_case() -> None:
     assert {c[0] for c in AWS_CASES} == policies_defined_in(aws_rules)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "aws-rds-multi-az-in-production",
-        "aws-rds-deletion-protection-in-production",
-        "aws-rds-backups-in-production",
-        "aws-rds-performance-insights-in-production",
-    ],
-)
+@pytest.mark.parametrize("name", sorted(PRODUCTION_DATABASE_POLICIES))
 def test_production_rules_read_the_environment_tag_not_the_stack_name(name: str) -> None:
     weak = {
         **GOOD_RDS,

@@ -23,6 +23,7 @@ from dhakacart_infra.plan.runner import PlanResult
 from dhakacart_infra.policy.pack import _stack_validation
 from dhakacart_infra.policy.registry import POLICIES, stack_policy
 from dhakacart_infra.policy.stack_rules import StackViolation
+from tests.policy.samples import PRODUCTION_DATABASE_POLICIES
 
 REPO = Path(__file__).resolve().parents[2]
 MANDATORY = analyzer_pb2.EnforcementLevel.Value("MANDATORY")
@@ -127,17 +128,9 @@ def test_production_database_rules_fire_for_the_prod_stack(analyzer) -> None:
     assert "'prod'" in found["aws-rds-multi-az-in-production"]
 
 
-PRODUCTION_RULES = {
-    "aws-rds-multi-az-in-production",
-    "aws-rds-deletion-protection-in-production",
-    "aws-rds-backups-in-production",
-    "aws-rds-performance-insights-in-production",
-}
-
-
 @pytest.mark.parametrize(
     ("stack", "environment", "fired"),
-    [("staging", "prod", PRODUCTION_RULES), ("prod-test", "dev", set())],
+    [("staging", "prod", PRODUCTION_DATABASE_POLICIES), ("prod-test", "dev", set())],
 )
 def test_production_rules_follow_the_environment_tag_not_the_stack_name(
     stack: str, environment: str, fired: set[str]
@@ -291,27 +284,21 @@ def test_a_production_only_stack_policy_sees_the_environment_through_the_provide
     """Stack rules get each resource with its provider, as AnalyzeStack sends them: the adapter merges
     the provider's default tags, so a rule over Kubernetes objects knows the stack's environment."""
 
-    def every_deployment(resources, stack_name: str) -> list[StackViolation]:
+    def flag_web(resources, stack_name: str) -> list[StackViolation]:
         return [StackViolation(f"{r.name} on {stack_name}", r.urn) for r in resources if r.name == "web"]
 
-    policy = stack_policy("k8s-prod-only", "Judges web in prod.", every_deployment, production_only=True)
+    policy = stack_policy("k8s-prod-only", "Judges web in prod.", flag_web, production_only=True)
     tags = {**TAGS, "environment": environment, "stack": stack}
     provider = SimpleNamespace(props={"defaultTags": json.dumps({"tags": tags})})
-    vpc = SimpleNamespace(
-        resource_type="aws:ec2/vpc:Vpc",
-        name="main",
-        urn="urn:vpc",
-        props={"tags": {"Name": "main"}},
-        provider=provider,
-        property_dependencies={},
-    )
-    web = SimpleNamespace(
-        resource_type="kubernetes:apps/v1:Deployment",
-        name="web",
-        urn="urn:web",
-        props={"metadata": {"namespace": "dhakacart"}},
-        provider=None,
-        property_dependencies={},
+
+    def policy_resource(type_: str, name: str, props: dict, provider: object) -> SimpleNamespace:
+        """What pulumi-policy builds for AnalyzeStack, reduced to what the adapter reads."""
+        return SimpleNamespace(resource_type=type_, name=name, urn=f"urn:{name}", props=props,
+                               provider=provider, property_dependencies={})
+
+    vpc = policy_resource("aws:ec2/vpc:Vpc", "main", {"tags": {"Name": "main"}}, provider)
+    web = policy_resource(
+        "kubernetes:apps/v1:Deployment", "web", {"metadata": {"namespace": "dhakacart"}}, provider=None
     )
     reported: list[tuple[str, str | None]] = []
     validate = _stack_validation(policy, lambda: stack)

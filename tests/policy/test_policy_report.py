@@ -12,6 +12,7 @@ from dhakacart_infra.plan.policy_report import REPORT_FILE, evaluate, judge, pol
 from dhakacart_infra.plan.runner import PlanResult, run_program
 from dhakacart_infra.policy.registry import POLICIES
 from tests.policy.programs import world_open_ssh
+from tests.policy.samples import PRODUCTION_DATABASE_POLICIES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -105,17 +106,9 @@ def test_the_production_rules_fire_when_prod_is_weakened(prod_plan: PlanResult) 
     }
 
 
-PRODUCTION_RULES = {
-    "aws-rds-multi-az-in-production",
-    "aws-rds-deletion-protection-in-production",
-    "aws-rds-backups-in-production",
-    "aws-rds-performance-insights-in-production",
-}
-
-
 @pytest.mark.parametrize(
     ("stack", "like", "fired"),
-    [("staging", "prod", PRODUCTION_RULES), ("prod-test", "dev", set())],
+    [("staging", "prod", PRODUCTION_DATABASE_POLICIES), ("prod-test", "dev", set())],
 )
 def test_production_rules_follow_the_stacks_environment_not_its_name(
     tmp_path: Path, stack: str, like: str, fired: set[str]
