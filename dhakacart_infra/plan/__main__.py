@@ -3,8 +3,8 @@
 Runs the program under the shared mocks with `Pulumi.<stack>.yaml` (no AWS account, no Pulumi
 CLI), prints the resource tree (type, name, under its parent) and the stack outputs with secrets
 masked, and writes the artifacts under `<out>/<stack>/`. Each further artifact is one call in
-`main` below. Exit codes: 0 planned, 1 a mandatory policy is violated (see policy_report.py),
-2 unknown stack or invalid configuration.
+`main` below. Last, it judges the plan's policies (policy_report.py) and prints what they found.
+Exit codes: 0 planned, 1 a mandatory policy is violated, 2 unknown stack or invalid configuration.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from pathlib import Path
 from ..errors import ConfigError
 from .manifests import write_plan_manifests
 from .mocks import mask_secrets, to_json
-from .policy_report import enforce as enforce_policies
+from .policy_report import PolicyFindings
+from .policy_report import judge as judge_policies
 from .runner import REPO_ROOT, PlanResult, StackFileError, run_program
 from .tfplan import write_tfplan
 from .tree import resource_tree, type_counts
 
 EXIT_OK = 0
+EXIT_POLICY_VIOLATION = 1
 EXIT_BAD_INPUT = 2
 
 
@@ -71,6 +73,27 @@ def print_outputs(plan: PlanResult) -> None:
         value = mask_secrets(plan.outputs[key])
         shown = value if isinstance(value, str) else json.dumps(value)
         print(f"  {key.ljust(width)}  {shown}")
+
+
+def print_policy_findings(findings: PolicyFindings) -> None:
+    """Every violation on stdout; the verdict on a mandatory one on stderr."""
+    if not findings.violations:
+        print(f"policies: {findings.policy_count} policies, {findings.judged_resources} resources, "
+              f"no violations ({findings.report})")
+        return
+    print(f"policies: {len(findings.violations)} violation(s) of {findings.policy_count} policies on stack "
+          f"{findings.stack} ({findings.report}):")
+    for v in findings.violations:
+        subject = f"{v.resource_type} {v.resource_name}" if v.resource_name else "stack"
+        print(f"  [{v.enforcement}] {v.policy}: {subject}: {v.message}")
+    if findings.mandatory:
+        print(f"{len(findings.mandatory)} mandatory policy violation(s) on stack {findings.stack}: "
+              f"fix them before `pulumi up` (details above and in {findings.report})", file=sys.stderr)
+
+
+def policy_exit_code(findings: PolicyFindings) -> int:
+    """`make plan` fails on a mandatory violation only; advisory ones are printed, not fatal."""
+    return EXIT_POLICY_VIOLATION if findings.mandatory else EXIT_OK
 
 
 def write_resources(plan: PlanResult, out_dir: Path) -> Path:
@@ -138,8 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\nWritten:")
     for path in written:
         print(f"  {path}")
-    enforce_policies(plan, out_dir)  # writes policy-report.json; exits 1 on a mandatory violation
-    return EXIT_OK
+    findings = judge_policies(plan, out_dir)  # writes policy-report.json
+    print_policy_findings(findings)
+    return policy_exit_code(findings)
 
 
 if __name__ == "__main__":

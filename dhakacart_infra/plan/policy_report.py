@@ -1,9 +1,11 @@
-"""The policy rules judged on the offline plan: what `make plan` prints and fails on.
+"""The policy rules judged on the offline plan: the findings `make plan` reports and fails on.
 
-The same registry the policy pack runs (`dhakacart_infra.policy.rules.POLICIES`), fed the resources
-recorded under mocks: inputs with secrets revealed (the rules must see values to judge them; nothing
-is printed but the rules' messages), `tagsAll` as the mocks recorded it in the resource's state and
-merged with the explicit AWS provider's `defaultTags`, and the stack name of the plan.
+The same registry the policy pack runs (`dhakacart_infra.policy.registry.POLICIES`), fed the resources
+recorded under mocks: inputs with secrets revealed (the rules must see values to judge them; only
+the rules' messages are written), `tagsAll` as the mocks recorded it in the resource's state and
+merged with the explicit AWS provider's `defaultTags`, and the stack name of the plan. `judge`
+evaluates, writes `policy-report.json` and returns the findings; what to print and which exit code
+follows is the CLI's decision (`__main__.py`).
 """
 
 from __future__ import annotations
@@ -12,14 +14,11 @@ import json
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from dhakacart_infra.policy.rules import (
-    POLICIES,
-    StackResource,
-    is_taggable,
-    with_provider_default_tags,
-)
+from dhakacart_infra.policy.aws_rules import is_taggable, with_provider_default_tags
+from dhakacart_infra.policy.registry import POLICIES
+from dhakacart_infra.policy.stack_rules import StackResource
 
 from .mocks import RecordedResource, reveal
 from .runner import PlanResult
@@ -61,7 +60,7 @@ def evaluate(plan: PlanResult) -> list[Violation]:
     props = {r.urn: policy_props(plan, r) for r in records}
     found: list[Violation] = []
     for policy in POLICIES:
-        if policy.stack_check is not None:
+        if policy.kind != "resource":
             continue
         for r in records:
             for message in policy.judge(r.type, props[r.urn], plan.stack):
@@ -70,9 +69,7 @@ def evaluate(plan: PlanResult) -> list[Violation]:
                        for r in records]
     by_urn = {r.urn: r for r in records}
     for policy in POLICIES:
-        if policy.stack_check is None:
-            continue
-        for v in policy.stack_check(stack_resources, plan.stack):
+        for v in policy.judge_stack(stack_resources, plan.stack):
             subject = by_urn.get(v.urn)
             found.append(Violation(policy.name, policy.enforcement, v.message, v.urn,
                                    subject.type if subject else "", subject.name if subject else ""))
@@ -85,35 +82,33 @@ def write_report(plan: PlanResult, violations: list[Violation], out_dir: Path) -
     path.write_text(json.dumps({
         "stack": plan.stack,
         "policies": [{"name": p.name, "description": p.description, "enforcement": p.enforcement,
-                      "kind": "stack" if p.stack_check else "resource"} for p in POLICIES],
+                      "kind": p.kind} for p in POLICIES],
         "judged_resources": len(_judged_resources(plan)),
         "violations": [asdict(v) for v in violations],
     }, indent=2) + "\n")
     return path
 
 
-def enforce(plan: PlanResult, out_dir: Path, stream: TextIO | None = None) -> list[Violation]:
-    """Judges the plan, writes `policy-report.json` to `out_dir` and prints a summary.
+@dataclass(frozen=True)
+class PolicyFindings:
+    """What judging one plan found, and where its report is."""
 
-    Raises SystemExit (status 1) when a mandatory policy is violated, so `make plan` fails.
-    """
-    stream = stream if stream is not None else sys.stdout
+    stack: str
+    policy_count: int
+    judged_resources: int
+    violations: list[Violation]
+    report: Path
+
+    @property
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.violations if v.enforcement == "mandatory"]
+
+
+def judge(plan: PlanResult, out_dir: Path) -> PolicyFindings:
+    """Judges the plan and writes `policy-report.json` to `out_dir`; the caller acts on the findings."""
     violations = evaluate(plan)
     path = write_report(plan, violations, out_dir)
-    judged = len(_judged_resources(plan))
-    if not violations:
-        print(f"policies: {len(POLICIES)} policies, {judged} resources, no violations ({path})", file=stream)
-        return violations
-    print(f"policies: {len(violations)} violation(s) of {len(POLICIES)} policies on stack {plan.stack} "
-          f"({path}):", file=stream)
-    for v in violations:
-        subject = f"{v.resource_type} {v.resource_name}" if v.resource_name else "stack"
-        print(f"  [{v.enforcement}] {v.policy}: {subject}: {v.message}", file=stream)
-    mandatory = [v for v in violations if v.enforcement == "mandatory"]
-    if mandatory:
-        raise SystemExit(f"{len(mandatory)} mandatory policy violation(s) on stack {plan.stack}: "
-                         "fix them before `pulumi up` (details above and in " + str(path) + ")")
-    return violations
+    return PolicyFindings(plan.stack, len(POLICIES), len(_judged_resources(plan)), violations, path)
 
 
 def markdown_summary(stack_out_dir: Path) -> str:

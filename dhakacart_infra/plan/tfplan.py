@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from dhakacart_infra.policy.rules import is_taggable
+from dhakacart_infra.policy.aws_rules import is_taggable
 
 from .mocks import RecordedResource, contains_secret, mask_secrets, reveal
 from .policy_report import policy_props

@@ -1,10 +1,11 @@
 """The rules as `pulumi-policy` policies: what `pulumi preview --policy-pack policies` runs.
 
-Every rule in `rules.POLICIES` becomes one mandatory policy. Resource rules receive the engine's
-props converted to plain data: values unknown during preview become `rules.UNKNOWN` (present where a
-rule only needs a value to be set, never equal to a required literal such as True), and the explicit
-provider's `defaultTags` are merged into `tagsAll`. The stack name comes from `pulumi.get_stack()`,
-which the policy SDK configures from the engine's PULUMI_STACK.
+Every policy in `registry.POLICIES` becomes one pulumi-policy policy. Rules receive the engine's
+props converted to plain data: values unknown during preview become `UNKNOWN` (present where a rule
+only needs a value to be set, never equal to a required literal such as True), and the explicit
+provider's `defaultTags` are merged into `tagsAll`, where `environment.py` reads whether a resource
+or the stack is production. The stack name (messages, the `stack` tag) comes from
+`pulumi.get_stack()`, which the policy SDK configures from the engine's PULUMI_STACK.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import pulumi
 from pulumi_policy import (
     EnforcementLevel,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -31,7 +33,10 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
-from .rules import POLICIES, UNKNOWN, Policy, StackResource, with_provider_default_tags
+from .aws_rules import with_provider_default_tags
+from .plain_data import UNKNOWN
+from .registry import POLICIES, Policy
+from .stack_rules import StackResource
 
 PACK_NAME = "dhakacart"
 _UNKNOWN_SENTINELS = frozenset({
@@ -63,13 +68,17 @@ def current_stack() -> str:
     return pulumi.get_stack()
 
 
+def _policy_props(resource: ResourceValidationArgs | PolicyResource) -> dict[str, Any]:
+    """A resource's props as the rules judge them: plain data, with its effective tags."""
+    provider_props = plain(resource.provider.props) if resource.provider is not None else None
+    return with_provider_default_tags(resource.resource_type, plain(resource.props), provider_props)
+
+
 def _resource_validation(policy: Policy, stack: Callable[[], str]):
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if not policy.applies_to(args.resource_type):
             return
-        provider_props = plain(args.provider.props) if args.provider is not None else None
-        props = with_provider_default_tags(args.resource_type, plain(args.props), provider_props)
-        for message in policy.judge(args.resource_type, props, stack()):
+        for message in policy.judge(args.resource_type, _policy_props(args), stack()):
             report_violation(message, None)
 
     return validate
@@ -79,17 +88,13 @@ def _stack_validation(policy: Policy, stack: Callable[[], str]):
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         resources = [
             StackResource(
-                type=r.resource_type, name=r.name, urn=r.urn,
-                props=with_provider_default_tags(
-                    r.resource_type, plain(r.props),
-                    plain(r.provider.props) if r.provider is not None else None),
+                type=r.resource_type, name=r.name, urn=r.urn, props=_policy_props(r),
                 property_dependencies={k: [d.urn for d in deps]
                                        for k, deps in r.property_dependencies.items()},
             )
             for r in args.resources
         ]
-        assert policy.stack_check is not None
-        for violation in policy.stack_check(resources, stack()):
+        for violation in policy.judge_stack(resources, stack()):
             report_violation(violation.message, violation.urn or None)
 
     return validate
@@ -102,7 +107,7 @@ def pulumi_policies(
     built: list[ResourceValidationPolicy | StackValidationPolicy] = []
     for policy in POLICIES:
         level = EnforcementLevel.MANDATORY if policy.enforcement == "mandatory" else EnforcementLevel.ADVISORY
-        if policy.stack_check is not None:
+        if policy.kind == "stack":
             built.append(StackValidationPolicy(
                 name=policy.name, description=policy.description,
                 validate=_stack_validation(policy, stack), enforcement_level=level))

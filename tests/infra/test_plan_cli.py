@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from dhakacart_infra.plan import __main__ as plan_cli
 from dhakacart_infra.plan.__main__ import main
 from dhakacart_infra.plan.mocks import RecordedResource, reveal
+from dhakacart_infra.plan.policy_report import REPORT_FILE, PolicyFindings, Violation
 from dhakacart_infra.plan.runner import run_program
 from dhakacart_infra.plan.tree import resource_tree
+from dhakacart_infra.policy.registry import POLICIES
+from tests.policy.programs import world_open_ssh
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,6 +131,44 @@ def test_the_module_runs_as_a_command_without_a_traceback():
     assert result.returncode == 2
     assert result.stderr.startswith("error: no stack file Pulumi.nope.yaml")
     assert "Traceback" not in result.stderr
+
+
+def test_plan_exits_1_on_a_mandatory_policy_violation_and_says_why(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(
+        plan_cli, "run_program", lambda stack, **_: run_program(stack, program=world_open_ssh)
+    )
+    assert main(["--stack", "dev", "--out", str(tmp_path)]) == 1
+    report = tmp_path / "dev" / REPORT_FILE
+    assert report.exists()
+    out, err = capsys.readouterr()
+    assert f"policies: 2 violation(s) of {len(POLICIES)} policies on stack dev ({report}):" in out
+    assert (
+        "  [mandatory] aws-security-group-no-world-open-ports: aws:ec2/securityGroup:SecurityGroup ssh: "
+        in out
+    )
+    assert "  [mandatory] aws-vpc-flow-logs: aws:ec2/vpc:Vpc main: VPC main has no flow log" in out
+    assert err == (
+        "2 mandatory policy violation(s) on stack dev: fix them before `pulumi up` "
+        f"(details above and in {report})\n"
+    )
+
+
+def test_plan_prints_advisory_violations_but_exits_0(tmp_path, capsys):
+    advisory = Violation("aws-example", "advisory", "consider it", "urn:x", "aws:ec2/vpc:Vpc", "main")
+    findings = PolicyFindings("dev", 1, 1, [advisory], tmp_path / REPORT_FILE)
+    plan_cli.print_policy_findings(findings)
+    assert plan_cli.policy_exit_code(findings) == plan_cli.EXIT_OK
+    out, err = capsys.readouterr()
+    assert "  [advisory] aws-example: aws:ec2/vpc:Vpc main: consider it" in out and err == ""
+    violated = Violation(**{**advisory.__dict__, "enforcement": "mandatory"})
+    mandatory = PolicyFindings("dev", 1, 1, [violated], tmp_path / REPORT_FILE)
+    assert plan_cli.policy_exit_code(mandatory) == plan_cli.EXIT_POLICY_VIOLATION == 1
+
+
+def test_a_clean_plan_says_so(dev_run):
+    _, stdout, _, out = dev_run
+    assert f"policies: {len(POLICIES)} policies, " in stdout
+    assert f"resources, no violations ({out / 'dev' / REPORT_FILE})" in stdout
 
 
 def _record(urn: str, type_: str, name: str, parent: str = "") -> RecordedResource:

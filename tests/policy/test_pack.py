@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -19,18 +20,14 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from dhakacart_infra.plan.mocks import RecordedResource, reveal
 from dhakacart_infra.plan.runner import PlanResult
-from dhakacart_infra.policy.rules import POLICIES
+from dhakacart_infra.policy.pack import _stack_validation
+from dhakacart_infra.policy.registry import POLICIES, stack_policy
+from dhakacart_infra.policy.stack_rules import StackViolation
+from tests.policy.samples import PRODUCTION_DATABASE_POLICIES
 
 REPO = Path(__file__).resolve().parents[2]
 MANDATORY = analyzer_pb2.EnforcementLevel.Value("MANDATORY")
-TAGS = {"project": "dhakacart", "environment": "production", "stack": "prod", "managed-by": "pulumi"}
-PROVIDER_URN = "urn:pulumi:prod::dhakacart::pulumi:providers:aws::aws"
-PROVIDER = {
-    "type": "pulumi:providers:aws",
-    "urn": PROVIDER_URN,
-    "name": "aws",
-    "properties": {"region": "ap-south-1", "defaultTags": '{"tags": ' + str(TAGS).replace("'", '"') + "}"},
-}
+TAGS = {"project": "dhakacart", "environment": "prod", "stack": "prod", "managed-by": "pulumi"}
 GOOD_RDS = {
     "engine": "postgres",
     "storageEncrypted": True,
@@ -80,25 +77,30 @@ def _struct(props: dict[str, Any]) -> struct_pb2.Struct:
     return s
 
 
-def _provider() -> analyzer_pb2.AnalyzerProviderResource:
+def _provider(tags: dict[str, str] = TAGS) -> analyzer_pb2.AnalyzerProviderResource:
+    """The explicit AWS provider as the engine sends it: its inputs JSON-encoded."""
     return analyzer_pb2.AnalyzerProviderResource(
-        type=PROVIDER["type"],
-        urn=PROVIDER["urn"],
-        name=PROVIDER["name"],
-        properties=_struct(PROVIDER["properties"]),
+        type="pulumi:providers:aws",
+        urn=f"urn:pulumi:{tags['stack']}::dhakacart::pulumi:providers:aws::aws",
+        name="aws",
+        properties=_struct({"region": "ap-south-1", "defaultTags": json.dumps({"tags": tags})}),
     )
 
 
 def analyze(
-    stub: analyzer_pb2_grpc.AnalyzerStub, type_: str, name: str, props: dict[str, Any]
+    stub: analyzer_pb2_grpc.AnalyzerStub,
+    type_: str,
+    name: str,
+    props: dict[str, Any],
+    tags: dict[str, str] = TAGS,
 ) -> dict[str, str]:
     response = stub.Analyze(
         analyzer_pb2.AnalyzeRequest(
             type=type_,
             name=name,
-            urn=f"urn:pulumi:prod::dhakacart::{type_}::{name}",
+            urn=f"urn:pulumi:{tags['stack']}::dhakacart::{type_}::{name}",
             properties=_struct(props),
-            provider=_provider(),
+            provider=_provider(tags),
         )
     )
     return {d.policyName: d.message for d in response.diagnostics if d.enforcementLevel == MANDATORY}
@@ -124,6 +126,23 @@ def test_production_database_rules_fire_for_the_prod_stack(analyzer) -> None:
         "aws-rds-not-public",
     }
     assert "'prod'" in found["aws-rds-multi-az-in-production"]
+
+
+@pytest.mark.parametrize(
+    ("stack", "environment", "fired"),
+    [("staging", "prod", PRODUCTION_DATABASE_POLICIES), ("prod-test", "dev", set())],
+)
+def test_production_rules_follow_the_environment_tag_not_the_stack_name(
+    stack: str, environment: str, fired: set[str]
+) -> None:
+    """The pack under another stack name: only the provider's Environment tag makes it production."""
+    weak = {**GOOD_RDS, "multiAz": False, "deletionProtection": False, "backupRetentionPeriod": 1,
+            "performanceInsightsEnabled": False}
+    tags = {**TAGS, "environment": environment, "stack": stack}
+    for stub in start_pack(stack):
+        found = analyze(stub, "aws:rds/instance:Instance", "db", weak, tags)
+        assert set(found) == fired
+        assert all(f"stack {stack!r} is production" in message for message in found.values())
 
 
 def test_missing_default_tags_fire_required_tags(analyzer) -> None:
@@ -254,3 +273,34 @@ def test_the_pack_passes_both_real_stacks(stack: str, dev_plan: PlanResult, prod
         diagnostics += [f"{d.policyName}: {d.message}" for d in stub.AnalyzeStack(stack_request).diagnostics]
         assert len(records) > 50
         assert diagnostics == []
+
+
+@pytest.mark.parametrize(
+    ("stack", "environment", "judged"), [("staging", "prod", True), ("prod-test", "dev", False)]
+)
+def test_a_production_only_stack_policy_sees_the_environment_through_the_provider(
+    stack: str, environment: str, judged: bool
+) -> None:
+    """Stack rules get each resource with its provider, as AnalyzeStack sends them: the adapter merges
+    the provider's default tags, so a rule over Kubernetes objects knows the stack's environment."""
+
+    def flag_web(resources, stack_name: str) -> list[StackViolation]:
+        return [StackViolation(f"{r.name} on {stack_name}", r.urn) for r in resources if r.name == "web"]
+
+    policy = stack_policy("k8s-prod-only", "Judges web in prod.", flag_web, production_only=True)
+    tags = {**TAGS, "environment": environment, "stack": stack}
+    provider = SimpleNamespace(props={"defaultTags": json.dumps({"tags": tags})})
+
+    def policy_resource(type_: str, name: str, props: dict, provider: object) -> SimpleNamespace:
+        """What pulumi-policy builds for AnalyzeStack, reduced to what the adapter reads."""
+        return SimpleNamespace(resource_type=type_, name=name, urn=f"urn:{name}", props=props,
+                               provider=provider, property_dependencies={})
+
+    vpc = policy_resource("aws:ec2/vpc:Vpc", "main", {"tags": {"Name": "main"}}, provider)
+    web = policy_resource(
+        "kubernetes:apps/v1:Deployment", "web", {"metadata": {"namespace": "dhakacart"}}, provider=None
+    )
+    reported: list[tuple[str, str | None]] = []
+    validate = _stack_validation(policy, lambda: stack)
+    validate(SimpleNamespace(resources=[vpc, web]), lambda message, urn: reported.append((message, urn)))
+    assert reported == ([(f"web on {stack}", "urn:web")] if judged else [])

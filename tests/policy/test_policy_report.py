@@ -1,19 +1,20 @@
-"""The real stacks pass every policy, the rules really judge them, and `make plan` fails on a violation."""
+"""The offline plan's policy report: the real stacks pass every policy, the rules really judge them,
+production follows the environment, and a violation is found and reported (the CLI decides the rest)."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
-import pulumi
-import pulumi_aws as aws
 import pytest
 
-from dhakacart_infra.plan import __main__ as plan_cli
-from dhakacart_infra.plan.policy_report import REPORT_FILE, enforce, evaluate, policy_props
+from dhakacart_infra.plan.policy_report import REPORT_FILE, evaluate, judge, policy_props
 from dhakacart_infra.plan.runner import PlanResult, run_program
-from dhakacart_infra.policy.rules import POLICIES
+from dhakacart_infra.policy.registry import POLICIES
+from tests.policy.programs import world_open_ssh
+from tests.policy.samples import PRODUCTION_DATABASE_POLICIES
+
+REPO = Path(__file__).resolve().parents[2]
 
 # Policies that must find something to judge in every stack: a rule that judges nothing passes
 # vacuously, so the real program is proven only for these (the rest cover resource kinds the
@@ -80,51 +81,68 @@ def test_aws_resources_carry_the_providers_default_tags(dev_plan: PlanResult) ->
     assert tags["stack"] == "dev" and tags["project"] == "dhakacart"
 
 
+def _with_database_inputs(plan: PlanResult, stack: str, **inputs: object) -> PlanResult:
+    """The plan judged as stack `stack`, its database's inputs changed (to what the config refuses)."""
+    database = plan.one("aws:rds/instance:Instance")
+    resources = [
+        type(r)(**{**r.__dict__, "inputs": {**r.inputs, **inputs}}) if r is database else r
+        for r in plan.resources
+    ]
+    return PlanResult(stack=stack, project=plan.project, resources=resources, outputs={})
+
+
 def test_the_production_rules_fire_when_prod_is_weakened(prod_plan: PlanResult) -> None:
-    weakened = PlanResult(stack="prod", project=prod_plan.project, resources=[], outputs={})
-    database = prod_plan.one("aws:rds/instance:Instance")
-    for record in prod_plan.resources:
-        if record is database:
-            record = type(record)(
-                **{
-                    **record.__dict__,
-                    "inputs": {**record.inputs, "multiAz": False, "deletionProtection": False},
-                }
-            )
-        weakened.resources.append(record)
+    weakened = _with_database_inputs(prod_plan, "prod", multiAz=False, deletionProtection=False)
     assert {v.policy for v in evaluate(weakened)} == {
         "aws-rds-multi-az-in-production",
         "aws-rds-deletion-protection-in-production",
     }
-    as_dev = PlanResult(stack="dev", project=prod_plan.project, resources=weakened.resources, outputs={})
-    assert {v.policy for v in evaluate(as_dev)} == {"aws-required-tags"}  # its tags name the prod stack
+    # Judged under another stack name, the resources are still tagged Environment=prod: production.
+    as_dev = _with_database_inputs(prod_plan, "dev", multiAz=False, deletionProtection=False)
+    assert {v.policy for v in evaluate(as_dev)} == {
+        "aws-required-tags",  # their Stack tag names the prod stack
+        "aws-rds-multi-az-in-production",
+        "aws-rds-deletion-protection-in-production",
+    }
 
 
-def _world_open_ssh() -> None:
-    provider = aws.Provider(
-        "aws",
-        region="ap-south-1",
-        default_tags={
-            "tags": {"project": "dhakacart", "environment": "dev", "stack": "dev", "managed-by": "pulumi"}
-        },
+@pytest.mark.parametrize(
+    ("stack", "like", "fired"),
+    [("staging", "prod", PRODUCTION_DATABASE_POLICIES), ("prod-test", "dev", set())],
+)
+def test_production_rules_follow_the_stacks_environment_not_its_name(
+    tmp_path: Path, stack: str, like: str, fired: set[str]
+) -> None:
+    """A stack file named `staging` with environment prod, and `prod-test` with environment dev,
+    planned from a project root of their own: the program tags them, the policies read the tag."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp_path / name).write_text((REPO / name).read_text())
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text((REPO / f"Pulumi.{like}.yaml").read_text())
+    plan = run_program(stack, root=tmp_path)
+    assert evaluate(plan) == []
+    weak = _with_database_inputs(
+        plan,
+        stack,
+        multiAz=False,
+        deletionProtection=False,
+        backupRetentionPeriod=1,
+        skipFinalSnapshot=True,
+        performanceInsightsEnabled=False,
     )
-    vpc = aws.ec2.Vpc("main", cidr_block="10.0.0.0/16", opts=pulumi.ResourceOptions(provider=provider))
-    aws.ec2.SecurityGroup(
-        "ssh",
-        vpc_id=vpc.id,
-        ingress=[{"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"]}],
-        opts=pulumi.ResourceOptions(provider=provider),
-    )
+    assert {v.policy for v in evaluate(weak)} == fired
 
 
-def test_a_violation_fails_the_plan_and_is_reported(tmp_path: Path) -> None:
-    plan = run_program("dev", program=_world_open_ssh)
-    out = io.StringIO()
-    with pytest.raises(SystemExit) as exit_info:
-        enforce(plan, tmp_path, stream=out)
-    assert "2 mandatory policy violation(s)" in str(exit_info.value)
-    assert "aws-security-group-no-world-open-ports: aws:ec2/securityGroup:SecurityGroup ssh" in out.getvalue()
-    assert "aws-vpc-flow-logs" in out.getvalue()
+def test_a_violation_is_found_and_reported_without_deciding_anything(tmp_path: Path, capsys) -> None:
+    plan = run_program("dev", program=world_open_ssh)
+    findings = judge(plan, tmp_path)  # returns: no SystemExit, whatever it finds
+    assert [(v.policy, v.resource_name) for v in findings.mandatory] == [
+        ("aws-security-group-no-world-open-ports", "ssh"),
+        ("aws-vpc-flow-logs", "main"),
+    ]
+    assert findings.violations == findings.mandatory
+    assert (findings.stack, findings.policy_count, findings.judged_resources) == ("dev", len(POLICIES), 2)
+    assert findings.report == tmp_path / REPORT_FILE
+    assert capsys.readouterr() == ("", "")  # printing is the CLI's
     report = json.loads((tmp_path / REPORT_FILE).read_text())
     assert {v["policy"] for v in report["violations"]} == {
         "aws-security-group-no-world-open-ports",
@@ -133,25 +151,13 @@ def test_a_violation_fails_the_plan_and_is_reported(tmp_path: Path) -> None:
     assert len(report["policies"]) == len(POLICIES)
 
 
-def test_make_plan_exits_1_on_a_mandatory_violation(tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(
-        plan_cli, "run_program", lambda stack, **_: run_program(stack, program=_world_open_ssh)
-    )
-    with pytest.raises(SystemExit) as exit_info:
-        plan_cli.main(["--stack", "dev", "--out", str(tmp_path)])
-    assert exit_info.value.code not in (0, None)
-    assert (tmp_path / "dev" / REPORT_FILE).exists()
-    assert "aws-security-group-no-world-open-ports" in capsys.readouterr().out
-
-
 def test_job_summary_lists_types_policies_and_checkov_results(tmp_path: Path) -> None:
     from dhakacart_infra.plan.__main__ import write_resources
     from dhakacart_infra.plan.policy_report import markdown_summary
 
-    plan = run_program("dev", program=_world_open_ssh)
+    plan = run_program("dev", program=world_open_ssh)
     write_resources(plan, tmp_path)
-    with pytest.raises(SystemExit):
-        enforce(plan, tmp_path, stream=io.StringIO())
+    judge(plan, tmp_path)
     (tmp_path / "checkov").mkdir()
     (tmp_path / "checkov" / "terraform_plan.json").write_text(
         json.dumps(
