@@ -3,12 +3,15 @@ dhakacart_infra/ (see README "Architecture")."""
 
 import pulumi
 
+from dhakacart_infra.aws.agents import K3sAgents, K3sAgentsArgs
 from dhakacart_infra.aws.cluster import K3sCluster, K3sClusterArgs
 from dhakacart_infra.aws.database import Database, DatabaseArgs
+from dhakacart_infra.aws.load_balancer import ClusterEntryPoints, ClusterEntryPointsArgs
 from dhakacart_infra.aws.loki_bucket import LokiBucket, LokiBucketArgs
 from dhakacart_infra.aws.network import Network, NetworkArgs
 from dhakacart_infra.aws.snapshot_exports import SnapshotExports, SnapshotExportsArgs
 from dhakacart_infra.config import load_config
+from dhakacart_infra.k8s.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from dhakacart_infra.k8s.hosts import grafana_host, shop_host
 from dhakacart_infra.k8s.logging import (
     LOKI_SERVER_POD_LABELS,
@@ -42,18 +45,55 @@ network = Network(
     opts=on_aws,
 )
 
+# One load balancer in front of the cluster: its addresses exist before any server, so they go into
+# the API certificate, and the servers and agents register with it.
+entry = ClusterEntryPoints(
+    "k3s-entry",
+    ClusterEntryPointsArgs(
+        name_prefix=config.name_prefix,
+        vpc_id=network.vpc_id,
+        subnet_ids=network.public_subnet_ids,
+        zone_count=config.network.availability_zone_count,
+        security_group_id=network.load_balancer_security_group_id,
+        deletion_protection=config.cluster.servers.termination_protection,
+    ),
+    opts=on_aws,
+)
+
 # The cluster and the database only share the network: Pulumi creates them in parallel.
 cluster = K3sCluster(
     "k3s",
     K3sClusterArgs(
         name_prefix=config.name_prefix,
         region=config.region,
-        subnet_id=network.public_subnet_ids.apply(lambda ids: ids[0]),
+        subnet_ids=network.public_subnet_ids,
+        zone_count=config.network.availability_zone_count,
         security_group_id=network.cluster_security_group_id,
-        instance_type=config.cluster.instance_type,
-        root_volume_gb=config.cluster.root_volume_gb,
+        servers=config.cluster.servers,
+        api_host=entry.dns_name,
+        api_addresses=entry.addresses,
+        api_target_group_arn=entry.api_target_group_arn,
+        ingress_target_group_arns=entry.ingress_target_group_arns,
+    ),
+    opts=on_aws,
+)
+
+agents = K3sAgents(
+    "k3s-agents",
+    K3sAgentsArgs(
+        name_prefix=config.name_prefix,
+        cluster_name=config.name_prefix,
+        region=config.region,
+        subnet_ids=network.public_subnet_ids,
+        security_group_id=network.cluster_security_group_id,
+        settings=config.cluster.agents,
         k3s_version=config.cluster.k3s_version,
-        termination_protection=config.cluster.termination_protection,
+        api_host=entry.dns_name,
+        agent_token=cluster.agent_token,
+        ingress_target_group_arns=entry.ingress_target_group_arns,
+        # The cluster autoscaler runs on the servers.
+        autoscaler_role_name=cluster.server_role_name,
+        tags=config.tags,
     ),
     opts=on_aws,
 )
@@ -82,7 +122,8 @@ snapshot_exports = SnapshotExports(
 
 # Everything on Kubernetes goes through the cluster's own provider, never an ambient kubeconfig.
 on_k3s = pulumi.ResourceOptions(provider=cluster.provider)
-host = shop_host(config.app.domain_name, cluster.public_ip)
+ingress_address = entry.addresses.apply(lambda addresses: addresses[0])
+host = shop_host(config.app.domain_name, ingress_address)
 
 tls = Tls("tls", TlsArgs(acme_email=config.app.acme_email, issuer_name=config.app.tls_issuer), opts=on_k3s)
 
@@ -102,6 +143,7 @@ shop = Storefront(
         database_port=database.port,
         web=config.app.web,
         api=config.app.api,
+        strict_spread=config.app.strict_spread,
     ),
     opts=on_k3s,
 )
@@ -114,7 +156,8 @@ loki_bucket = (
         LokiBucketArgs(
             name_prefix=f"{config.name_prefix}-loki-",
             retention_days=config.monitoring.loki_retention_days,
-            instance_role_name=cluster.instance_role_name,
+            # Loki runs on the agents, or on dev's one server when there are none.
+            instance_role_names=[agents.role_name, cluster.server_role_name],
         ),
         opts=on_aws,
     )
@@ -125,7 +168,7 @@ loki_bucket = (
 monitoring = Monitoring(
     "monitoring",
     MonitoringArgs(
-        grafana_host=grafana_host(config.app.domain_name, cluster.public_ip),
+        grafana_host=grafana_host(config.app.domain_name, ingress_address),
         cluster_issuer_name=tls.cluster_issuer_name,
         prometheus_retention=config.monitoring.prometheus_retention,
         prometheus_storage_gb=config.monitoring.prometheus_storage_gb,
@@ -149,6 +192,15 @@ logs = Logging(
     opts=on_k3s,
 )
 
+# Adds and removes agents with the load; needs the operator's CRDs for its ServiceMonitor.
+autoscaler = ClusterAutoscaler(
+    "cluster-autoscaler",
+    ClusterAutoscalerArgs(
+        cluster_name=config.name_prefix, region=config.region, monitoring_crds=monitoring.release
+    ),
+    opts=on_k3s,
+)
+
 shop_observability = ShopObservability(
     "shop-observability",
     ShopObservabilityArgs(
@@ -162,9 +214,15 @@ shop_observability = ShopObservability(
 pulumi.export(StackOutput.ENVIRONMENT, config.environment)
 pulumi.export(StackOutput.REGION, config.region)
 pulumi.export(StackOutput.VPC_ID, network.vpc_id)
-pulumi.export(StackOutput.CLUSTER_PUBLIC_IP, cluster.public_ip)
-pulumi.export(StackOutput.INSTANCE_ID, cluster.instance_id)
+pulumi.export(StackOutput.INGRESS_ADDRESSES, entry.addresses)
+pulumi.export(StackOutput.LOAD_BALANCER_DNS_NAME, entry.dns_name)
+pulumi.export(StackOutput.KUBERNETES_API_URL, cluster.api_url)
+pulumi.export(StackOutput.CLUSTER_NAME, config.name_prefix)
+pulumi.export(StackOutput.SERVER_INSTANCE_IDS, cluster.server_instance_ids)
 pulumi.export(StackOutput.SSM_START_SESSION_COMMAND, cluster.ssm_start_session_command)
+pulumi.export(StackOutput.AGENT_GROUP_NAME, agents.group_name)
+pulumi.export(StackOutput.ETCD_SNAPSHOT_BUCKET, cluster.etcd_snapshot_bucket)
+pulumi.export(StackOutput.ETCD_SNAPSHOT_FOLDER, cluster.etcd_snapshot_folder)
 pulumi.export(StackOutput.DATABASE_ENDPOINT, database.address)
 pulumi.export(StackOutput.DATABASE_PORT, database.port)
 pulumi.export(StackOutput.KUBECONFIG, cluster.kubeconfig)

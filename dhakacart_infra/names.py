@@ -20,6 +20,7 @@ MONITORING_NAMESPACE = "monitoring"
 NODE_EXPORTER_NAMESPACE = "monitoring-node-exporter"
 CERT_MANAGER_NAMESPACE = "cert-manager"
 KUBE_SYSTEM_NAMESPACE = "kube-system"
+CLUSTER_AUTOSCALER_NAMESPACE = "cluster-autoscaler"
 
 # The shop's workloads: app.kubernetes.io/name and the component of each Deployment / Job.
 SHOP_APP_NAME = "dhakacart"
@@ -39,6 +40,9 @@ SHOP_METRICS_PORT = 9102
 SHOP_METRICS_PORT_NAME = "metrics"
 POSTGRES_PORT = 5432
 KUBERNETES_API_PORT = 6443
+# Traefik's NodePorts on every node that runs it; the load balancer forwards 80 and 443 to them.
+HTTP_NODE_PORT = 30080
+HTTPS_NODE_PORT = 30443
 
 
 class StackOutput(StrEnum):
@@ -47,8 +51,8 @@ class StackOutput(StrEnum):
     ENVIRONMENT = "environment"
     REGION = "region"
     VPC_ID = "vpcId"
-    CLUSTER_PUBLIC_IP = "clusterPublicIp"
-    INSTANCE_ID = "instanceId"
+    INGRESS_ADDRESSES = "ingressAddresses"
+    LOAD_BALANCER_DNS_NAME = "loadBalancerDnsName"
     SSM_START_SESSION_COMMAND = "ssmStartSessionCommand"
     DATABASE_ENDPOINT = "databaseEndpoint"
     DATABASE_PORT = "databasePort"

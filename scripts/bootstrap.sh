@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 # fonts-lohit-beng-bengali: a font with the taka sign (৳) and Bengali, so Chromium's screenshots show prices.
 # nftables, iproute2: the K3s node's metadata firewall is checked and exercised in a network namespace.
-APT_PACKAGES=(postgresql chromium chromium-driver wrk fonts-lohit-beng-bengali nftables iproute2)
+APT_PACKAGES=(postgresql chromium chromium-driver wrk fonts-lohit-beng-bengali nftables iproute2 cloud-init shellcheck)
 # Node.js (for the npm packages that carry CRD schemas) only when the machine has none of its own.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 

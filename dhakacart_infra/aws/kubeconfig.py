@@ -1,9 +1,10 @@
-"""Brings the K3s server's kubeconfig into the Pulumi graph (a dynamic provider written with boto3).
+"""Brings the K3s cluster's kubeconfig into the Pulumi graph (a dynamic provider written with boto3).
 
-The server's cloud-init publishes its admin kubeconfig, first line `# dhakacart-k3s-instance: <id>`,
-as an SSM SecureString. `K3sKubeconfig` waits, with bounded exponential backoff, until that
-parameter exists *for the current instance* (a replaced server's stale value is ignored), then
-until the API server answers `/readyz`, and returns the kubeconfig as a secret output.
+Every server publishes an admin kubeconfig addressed to the load balancer, first line
+`# dhakacart-k3s: cluster=<token fingerprint> server=<instance id>`, as an SSM SecureString.
+`K3sKubeconfig` waits, with bounded exponential backoff, until that parameter holds *this*
+cluster's kubeconfig from one of its *current* servers (another cluster's or a replaced server's
+stale value is ignored), then until the API answers `/readyz`, and returns it as a secret output.
 
 The provider's code is in kubeconfig_provider.py. Pulumi 3.x's Python SDK pickles a dynamic
 provider with dill (`serialize_provider`: `dill.dumps(provider, recurse=True)`, no by-value option)
@@ -31,13 +32,13 @@ from pulumi.dynamic import ResourceProvider
 from .kubeconfig_provider import (  # noqa: F401 - the provider's API, re-exported for callers and tests
     DEFAULT_API_TIMEOUT_SECONDS,
     DEFAULT_PARAMETER_TIMEOUT_SECONDS,
-    INSTANCE_MARKER,
+    ORIGIN_MARKER,
     REPLACE_ON,
     Backoff,
     KubeconfigError,
     KubeconfigProvider,
     KubeconfigTimeout,
-    kubeconfig_instance,
+    kubeconfig_origin,
     parameter_probe,
     readyz_probe,
     wait_until,
@@ -71,7 +72,10 @@ class K3sKubeconfigArgs:
     parameter_name: pulumi.Input[str]
     region: pulumi.Input[str]
     server_url: pulumi.Input[str]
-    instance_id: pulumi.Input[str]
+    cluster_fingerprint: pulumi.Input[str]
+    """Names the cluster (token_fingerprint of its token): another cluster's kubeconfig is never taken."""
+    server_instance_ids: pulumi.Input[list[str]]
+    """The current servers: a kubeconfig published by a replaced one is never taken."""
     parameter_timeout_seconds: int = DEFAULT_PARAMETER_TIMEOUT_SECONDS
     api_timeout_seconds: int = DEFAULT_API_TIMEOUT_SECONDS
 
@@ -86,7 +90,8 @@ class K3sKubeconfig(pulumi.dynamic.Resource, module="dhakacart", name="K3sKubeco
             "parameter_name": args.parameter_name,
             "region": args.region,
             "server_url": args.server_url,
-            "instance_id": args.instance_id,
+            "cluster_fingerprint": args.cluster_fingerprint,
+            "server_instance_ids": args.server_instance_ids,
             "parameter_timeout_seconds": args.parameter_timeout_seconds,
             "api_timeout_seconds": args.api_timeout_seconds,
             "kubeconfig": None,

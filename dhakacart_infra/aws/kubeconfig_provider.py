@@ -27,11 +27,13 @@ from typing import Any
 import yaml
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
-INSTANCE_MARKER = "# dhakacart-k3s-instance: "
+# The first line every server writes above the kubeconfig it publishes (dhakacart-publish-kubeconfig.sh):
+# which cluster (its token's fingerprint) and which server published it.
+ORIGIN_MARKER = "# dhakacart-k3s: "
 # First boot: apt update, the AWS CLI snap, the K3s install and its first start take 3 to 6 minutes.
 DEFAULT_PARAMETER_TIMEOUT_SECONDS = 900
 DEFAULT_API_TIMEOUT_SECONDS = 300
-REPLACE_ON = ("parameter_name", "region", "server_url", "instance_id")
+REPLACE_ON = ("parameter_name", "region", "server_url", "cluster_fingerprint", "server_instance_ids")
 
 
 class KubeconfigTimeout(Exception):
@@ -81,20 +83,38 @@ def wait_until(
         delay = min(delay * backoff.factor, backoff.maximum)
 
 
-def kubeconfig_instance(kubeconfig: str) -> str | None:
+def kubeconfig_origin(kubeconfig: str) -> tuple[str, str] | None:
+    """(cluster fingerprint, server instance id) from the published kubeconfig's first line."""
     first_line = kubeconfig.split("\n", 1)[0]
-    return first_line[len(INSTANCE_MARKER) :].strip() if first_line.startswith(INSTANCE_MARKER) else None
+    if not first_line.startswith(ORIGIN_MARKER):
+        return None
+    fields = dict(part.partition("=")[::2] for part in first_line[len(ORIGIN_MARKER) :].split())
+    if not fields.get("cluster") or not fields.get("server"):
+        return None
+    return fields["cluster"], fields["server"]
 
 
-def parameter_probe(ssm: Any, name: str, instance_id: str) -> Callable[[], tuple[str | None, str]]:
+def parameter_probe(
+    ssm: Any, name: str, cluster: str, servers: list[str]
+) -> Callable[[], tuple[str | None, str]]:
+    """Done when the parameter holds this cluster's kubeconfig, published by one of its current
+    servers: another cluster's (an old token) or a replaced server's is not taken."""
+
     def probe() -> tuple[str | None, str]:
         try:
             value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
         except ssm.exceptions.ParameterNotFound:
             return None, f"SSM parameter {name} does not exist yet"
-        published_by = kubeconfig_instance(value)
-        if published_by != instance_id:
-            return None, f"SSM parameter {name} was published by instance {published_by}, not {instance_id}"
+        origin = kubeconfig_origin(value)
+        if origin is None:
+            return None, f"SSM parameter {name} does not say which cluster and server published it"
+        if origin[0] != cluster:
+            return (
+                None,
+                f"SSM parameter {name} holds another cluster's kubeconfig ({origin[0]}, not {cluster})",
+            )
+        if origin[1] not in servers:
+            return None, f"SSM parameter {name} was published by {origin[1]}, not one of {', '.join(servers)}"
         return value, ""
 
     return probe
@@ -181,7 +201,9 @@ class KubeconfigProvider(ResourceProvider):
     def fetch(self, props: dict[str, Any]) -> str:
         ssm = self._ssm(props["region"])
         kubeconfig = wait_until(
-            parameter_probe(ssm, props["parameter_name"], props["instance_id"]),
+            parameter_probe(
+                ssm, props["parameter_name"], props["cluster_fingerprint"], list(props["server_instance_ids"])
+            ),
             f"the kubeconfig in SSM parameter {props['parameter_name']}",
             Backoff(
                 timeout=float(props.get("parameter_timeout_seconds") or DEFAULT_PARAMETER_TIMEOUT_SECONDS)
@@ -222,11 +244,12 @@ class KubeconfigProvider(ResourceProvider):
         return ReadResult(id_=id_, outs={**props, "kubeconfig": value})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        # Only the current server's parameter is removed: a replacement may already have published.
+        # Only this cluster's parameter is removed: a new cluster may already have published its own.
         ssm = self._ssm(props["region"])
         try:
             value = ssm.get_parameter(Name=id_, WithDecryption=True)["Parameter"]["Value"]
         except ssm.exceptions.ParameterNotFound:
             return
-        if kubeconfig_instance(value) == props.get("instance_id"):
+        origin = kubeconfig_origin(value)
+        if origin is not None and origin[0] == props.get("cluster_fingerprint"):
             ssm.delete_parameter(Name=id_)

@@ -39,8 +39,8 @@ class LokiBucketArgs:
     """Start of the bucket's name, e.g. "dhakacart-prod-loki-" (Pulumi appends a random suffix)."""
     retention_days: int
     """Loki's retention in whole days (logging.retention_days(config.monitoring.loki_retention))."""
-    instance_role_name: pulumi.Input[str]
-    """The K3s node's IAM role (cluster.instance_role_name): Loki runs on that node."""
+    instance_role_names: list[pulumi.Input[str]]
+    """The IAM roles of the nodes Loki may run on."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -112,17 +112,20 @@ class LokiBucket(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.role_attachment = aws.iam.RolePolicyAttachment(
-            f"{name}-node-role-access",
-            role=args.instance_role_name,
-            policy_arn=self.access_policy.arn,
-            opts=child,
-        )
+        self.role_attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-role-access-{index}",
+                role=role,
+                policy_arn=self.access_policy.arn,
+                opts=child,
+            )
+            for index, role in enumerate(args.instance_role_names)
+        ]
 
-        # Whoever uses the name (Loki) waits until the node may use the bucket and it is encrypted.
-        self.bucket_name = pulumi.Output.all(self.storage.bucket_name, self.role_attachment.id).apply(
-            lambda values: values[0]
-        )
+        # Whoever uses the name (Loki) waits until the nodes may use the bucket and it is encrypted.
+        self.bucket_name = pulumi.Output.all(
+            self.storage.bucket_name, *[a.id for a in self.role_attachments]
+        ).apply(lambda values: values[0])
         self.bucket_arn = self.storage.bucket_arn
         self.kms_key_arn = self.storage.kms_key_arn
         self.register_outputs(

@@ -1,7 +1,9 @@
 """The VPC: public and private subnets per zone, flow logs, and the two security groups.
 
-Public subnets hold the K3s server (reached through its Elastic IP); private subnets hold only
-RDS, which needs no internet access, so there is no NAT gateway (and none of its hourly cost).
+Public subnets hold the load balancer and the K3s nodes (each with a public address for its own
+egress, but no inbound traffic except from the load balancer: security_groups.py); private
+subnets hold only RDS, which needs no internet access. So there is no NAT gateway: one per zone
+would cost more than the whole dev stack (README, "What it costs").
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ import pulumi_aws as aws
 from ..tags import with_name
 from .encryption_key import EncryptionKey
 from .iam import policy_document, service_assume_role_policy
+from .security_groups import security_groups
 
-KUBERNETES_API_PORT = 6443
-POSTGRES_PORT = 5432
 SUBNET_SLOTS = 8  # 3 public + 3 private at most, rounded up to a power of two
 
 
@@ -47,6 +48,7 @@ class Network(pulumi.ComponentResource):
     private_subnet_ids: pulumi.Output[list[str]]
     private_subnet_cidrs: pulumi.Output[list[str]]
     cluster_security_group_id: pulumi.Output[str]
+    load_balancer_security_group_id: pulumi.Output[str]
     database_security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -127,64 +129,7 @@ class Network(pulumi.ComponentResource):
 
         self._flow_logs(name, prefix, vpc, args.flow_log_retention_days)
 
-        cluster_sg = aws.ec2.SecurityGroup(
-            f"{name}-cluster-sg",
-            vpc_id=vpc.id,
-            name=f"{prefix}-k3s",
-            description="K3s server: HTTP(S) from anywhere, Kubernetes API from admin CIDRs only, no SSH",
-            ingress=[
-                aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp",
-                    from_port=80,
-                    to_port=80,
-                    cidr_blocks=["0.0.0.0/0"],
-                    description="HTTP (ACME, redirect)",
-                ),
-                aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp",
-                    from_port=443,
-                    to_port=443,
-                    cidr_blocks=["0.0.0.0/0"],
-                    description="HTTPS (Traefik)",
-                ),
-                aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp",
-                    from_port=KUBERNETES_API_PORT,
-                    to_port=KUBERNETES_API_PORT,
-                    cidr_blocks=list(args.admin_cidrs),
-                    description="Kubernetes API from admin CIDRs",
-                ),
-            ],
-            egress=[
-                aws.ec2.SecurityGroupEgressArgs(
-                    protocol="-1",
-                    from_port=0,
-                    to_port=0,
-                    cidr_blocks=["0.0.0.0/0"],
-                    description="Images, K3s install, ACME, AWS APIs, database",
-                )
-            ],
-            tags=with_name(f"{prefix}-k3s"),
-            opts=child,
-        )
-        database_sg = aws.ec2.SecurityGroup(
-            f"{name}-database-sg",
-            vpc_id=vpc.id,
-            name=f"{prefix}-database",
-            description="PostgreSQL from the K3s server only",
-            ingress=[
-                aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp",
-                    from_port=POSTGRES_PORT,
-                    to_port=POSTGRES_PORT,
-                    security_groups=[cluster_sg.id],
-                    description="PostgreSQL from the K3s security group",
-                )
-            ],
-            egress=[],  # RDS answers connections; it never opens any
-            tags=with_name(f"{prefix}-database"),
-            opts=child,
-        )
+        groups = security_groups(name, prefix, vpc.id, args.admin_cidrs, self)
 
         self.vpc_id = vpc.id
         self.vpc_cidr = vpc.cidr_block
@@ -192,8 +137,9 @@ class Network(pulumi.ComponentResource):
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public_subnets])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets])
         self.private_subnet_cidrs = pulumi.Output.all(*[s.cidr_block for s in private_subnets])
-        self.cluster_security_group_id = cluster_sg.id
-        self.database_security_group_id = database_sg.id
+        self.cluster_security_group_id = groups.nodes.id
+        self.load_balancer_security_group_id = groups.load_balancer.id
+        self.database_security_group_id = groups.database.id
         self.register_outputs(
             {
                 "vpc_id": self.vpc_id,
@@ -203,6 +149,7 @@ class Network(pulumi.ComponentResource):
                 "private_subnet_ids": self.private_subnet_ids,
                 "private_subnet_cidrs": self.private_subnet_cidrs,
                 "cluster_security_group_id": self.cluster_security_group_id,
+                "load_balancer_security_group_id": self.load_balancer_security_group_id,
                 "database_security_group_id": self.database_security_group_id,
             }
         )

@@ -181,6 +181,45 @@ class CidrList(Kind):
         return tuple(cidrs)
 
 
+@dataclass(frozen=True)
+class InstanceTypeList(Kind):
+    """A non-empty JSON list of known x86_64 instance types of one size (vCPUs and memory)."""
+
+    type_name = "array"
+    path_fix = True
+
+    def parse(self, text: str) -> tuple[str, ...]:
+        from .instance_types import INSTANCE_TYPES
+
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError:
+            items = None
+        if not isinstance(items, list) or not items:
+            raise Invalid("must be a non-empty list of instance types")
+        for item in items:
+            if item not in INSTANCE_TYPES:
+                raise Invalid(
+                    "is not a known x86_64 instance type; known: " + ", ".join(sorted(INSTANCE_TYPES)),
+                    value=item,
+                )
+        shapes = {INSTANCE_TYPES[item] for item in items}
+        if len(shapes) > 1:
+            raise Invalid(
+                "mixes sizes ("
+                + ", ".join(
+                    f"{i}: {INSTANCE_TYPES[i].vcpus} vCPU, {INSTANCE_TYPES[i].memory_gib:g} GiB"
+                    for i in items
+                )
+                + "): the cluster autoscaler plans every node of a group as the first one",
+                value=items,
+            )
+        return tuple(items)
+
+    def accepted_examples(self) -> list[Any]:
+        return [["t3.medium", "t3a.medium"], ["m6i.large"]]
+
+
 CPU_PATTERN = re.compile(r"^(\d+(\.\d+)?)(m?)$")
 MEMORY_PATTERN = re.compile(r"^(\d+)(Ki|Mi|Gi)$")
 

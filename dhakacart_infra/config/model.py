@@ -13,11 +13,12 @@ from typing import Any
 
 import pulumi
 
+from ..aws.agents import AgentPoolSettings
+from ..aws.cluster import ServerPoolSettings
 from ..aws.database import DatabaseSettings
 from ..k8s.alertmanager import AlertReceivers
 from ..k8s.storefront import WorkloadSizing
 from ..tags import standard_tags
-from .instance_types import INSTANCE_MEMORY_GIB
 from .keys import retention_days
 
 
@@ -31,11 +32,12 @@ class NetworkConfig:
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    instance_type: str
-    instance_memory_gib: float
-    root_volume_gb: int
-    k3s_version: str
-    termination_protection: bool
+    servers: ServerPoolSettings
+    agents: AgentPoolSettings
+
+    @property
+    def k3s_version(self) -> str:
+        return self.servers.k3s_version
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class AppConfig:
     app_image: str
     web: WorkloadSizing
     api: WorkloadSizing
+    strict_spread: bool
+    """Never schedule the shop unevenly over zones and nodes (zoneSpread strict)."""
 
 
 @dataclass(frozen=True)
@@ -120,11 +124,22 @@ def build(
             flow_log_retention_days=v["logRetentionDays"],
         ),
         cluster=ClusterConfig(
-            instance_type=v["k3sInstanceType"],
-            instance_memory_gib=INSTANCE_MEMORY_GIB[v["k3sInstanceType"]],
-            root_volume_gb=v["k3sRootVolumeGb"],
-            k3s_version=v["k3sVersion"],
-            termination_protection=v["k3sTerminationProtection"],
+            servers=ServerPoolSettings(
+                count=v["k3sServers"],
+                instance_type=v["k3sInstanceType"],
+                volume_gb=v["k3sRootVolumeGb"],
+                k3s_version=v["k3sVersion"],
+                dedicated=v["k3sDedicatedServers"],
+                termination_protection=v["k3sTerminationProtection"],
+                etcd_snapshot_schedule=v["etcdSnapshotSchedule"],
+                etcd_snapshot_retention=v["etcdSnapshotRetention"],
+            ),
+            agents=AgentPoolSettings(
+                instance_types=tuple(v["k3sAgentInstanceTypes"]),
+                min_size=v["k3sAgentMinSize"],
+                max_size=v["k3sAgentMaxSize"],
+                volume_gb=v["k3sAgentVolumeGb"],
+            ),
         ),
         database=DatabaseSettings(
             engine_version=v["dbEngineVersion"],
@@ -153,6 +168,7 @@ def build(
             app_image=v["appImage"],
             web=_sizing(v["web"]),
             api=_sizing(v["api"]),
+            strict_spread=v["zoneSpread"] == "strict",
         ),
         monitoring=MonitoringConfig(
             prometheus_retention=v["prometheusRetention"],

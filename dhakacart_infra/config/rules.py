@@ -58,6 +58,8 @@ PRODUCTION_TRUE = {
     "with it",
     "k3sTerminationProtection": "must be true in prod so a stray `pulumi destroy` or console click cannot "
     "terminate the cluster's server",
+    "k3sDedicatedServers": "must be true in prod: a busy shop on the servers could starve etcd and the "
+    "Kubernetes API",
 }
 
 
@@ -153,6 +155,77 @@ def email_alerts_complete(values: Values, environment: str) -> list[Finding]:
     return []
 
 
+def etcd_quorum(values: Values, environment: str) -> list[Finding]:
+    """`k3sServers` is odd, and at least 3 in prod."""
+    servers = values.get("k3sServers")
+    if servers is None:
+        return []
+    if servers % 2 == 0:
+        return [
+            Finding(
+                "k3sServers",
+                servers,
+                "must be odd: etcd needs a majority, and an even number of "
+                "servers survives no more failures than one fewer",
+                str(servers + 1),
+            )
+        ]
+    if environment == "prod" and servers < 3:
+        return [
+            Finding(
+                "k3sServers",
+                servers,
+                "must be at least 3 in prod: only with three does etcd keep "
+                "its quorum when a server or a zone is lost",
+                "3",
+            )
+        ]
+    return []
+
+
+def agent_group_bounds(values: Values, environment: str) -> list[Finding]:
+    """`k3sAgentMaxSize` is at least `k3sAgentMinSize`."""
+    low, high = values.get("k3sAgentMinSize"), values.get("k3sAgentMaxSize")
+    if low is not None and high is not None and high < low:
+        return [Finding("k3sAgentMaxSize", high, f"must be at least k3sAgentMinSize ({low})", str(low))]
+    return []
+
+
+def strict_spread_is_satisfiable(values: Values, environment: str) -> list[Finding]:
+    """With `zoneSpread` strict, a node that may run the shop stands in every zone, and `web` and `api`
+    keep two pods per zone, so a drain (one pod at a time) leaves one in every zone."""
+    if values.get("zoneSpread") != "strict" or values.get("availabilityZones") is None:
+        return []
+    zones = values["availabilityZones"]
+    found = []
+    agents, servers = values.get("k3sAgentMinSize"), values.get("k3sServers")
+    shop_on_servers = values.get("k3sDedicatedServers") is False and servers is not None and servers >= zones
+    if agents is not None and agents < zones and not shop_on_servers:
+        found.append(
+            Finding(
+                "k3sAgentMinSize",
+                agents,
+                f"must be at least availabilityZones ({zones}) with "
+                "zoneSpread strict: a zone without a node would leave the shop's pods pending",
+                str(zones),
+            )
+        )
+    for key in ("web", "api"):
+        size = values.get(key)
+        if size is not None and size["minReplicas"] < 2 * zones:
+            found.append(
+                Finding(
+                    f"{key}.minReplicas",
+                    size["minReplicas"],
+                    f"must be at least {2 * zones} "
+                    f"(two per zone) with zoneSpread strict, so a drain always leaves a pod in "
+                    "every zone",
+                    f"{key}.minReplicas {2 * zones}",
+                )
+            )
+    return found
+
+
 RULES: tuple[Rule, ...] = (
     admin_api_not_world_open,
     production_protections,
@@ -160,4 +233,7 @@ RULES: tuple[Rule, ...] = (
     production_replicas,
     storage_ceiling_above_start,
     email_alerts_complete,
+    etcd_quorum,
+    agent_group_bounds,
+    strict_spread_is_satisfiable,
 )

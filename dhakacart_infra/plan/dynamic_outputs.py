@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from ..aws.kubeconfig import INSTANCE_MARKER
+from ..aws.kubeconfig import ORIGIN_MARKER
 from ..aws.kubeconfig import TYPE_TOKEN as K3S_KUBECONFIG
 
 DynamicOutputs = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -51,7 +51,8 @@ def k3s_kubeconfig_outputs(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
             }
         ],
     }
-    marker = f"{INSTANCE_MARKER}{inputs.get('instance_id', '')}\n"
+    servers = inputs.get("server_instance_ids") or [""]
+    marker = f"{ORIGIN_MARKER}cluster={inputs.get('cluster_fingerprint', '')} server={servers[0]}\n"
     return {"kubeconfig": marker + yaml.safe_dump(doc, sort_keys=False)}
 
 

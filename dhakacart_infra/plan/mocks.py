@@ -137,7 +137,8 @@ class PlanMocks(pulumi.runtime.Mocks):
         state = dict(inputs)
         resource_id = self._resource_id(args.typ, args.name)
         state.update(self._extra_state(args.typ, args.name, inputs, resource_id))
-        if args.typ.startswith("aws:"):
+        # An Auto Scaling group's tags are a list of its own, which the provider's default tags skip.
+        if args.typ.startswith("aws:") and not isinstance(inputs.get("tags"), list):
             provider_urn = (args.provider or "").rsplit("::", 1)[0]
             state["tagsAll"] = {**self._aws_default_tags.get(provider_urn, {}), **(inputs.get("tags") or {})}
         for key in self._secret_outputs.pop((args.typ, args.name), []):
@@ -208,6 +209,20 @@ class PlanMocks(pulumi.runtime.Mocks):
         elif typ == "aws:ec2/instance:Instance":
             extra.update(privateIp="10.0.0.10", privateDns=f"ip-10-0-0-10.{region}.compute.internal",
                          primaryNetworkInterfaceId=f"eni-{rid[2:]}", instanceState="running")
+        elif typ == "aws:lb/loadBalancer:LoadBalancer":
+            lb = inputs.get("name") or rid
+            extra.update(arn=f"arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/net/{lb}/{rid[-16:]}",
+                         dnsName=f"{lb}-{_stable_hex(lb, length=16)}.elb.{region}.amazonaws.com",
+                         zoneId="ZVDDRBQ08TROA")  # the NLB hosted zone of ap-south-1
+        elif typ == "aws:lb/targetGroup:TargetGroup":
+            group = inputs.get("name") or rid
+            extra["arn"] = f"arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/{group}/{rid[-16:]}"
+        elif typ == "aws:autoscaling/group:Group":
+            group = inputs.get("name") or rid
+            extra.update(name=group, arn=f"arn:aws:autoscaling:{region}:{account}:autoScalingGroup:"
+                         f"{_stable_hex(group, length=8)}:autoScalingGroupName/{group}")
+        elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            extra["latestVersion"] = 1
         elif typ == "aws:rds/instance:Instance":
             ident = inputs.get("identifier") or rid
             address = f"{ident}.c{_stable_hex(ident, length=11)}.{region}.rds.amazonaws.com"

@@ -96,6 +96,12 @@ TERRAFORM_TYPES: dict[str, str] = {
     "aws:backup/plan:Plan": "aws_backup_plan",
     "aws:backup/selection:Selection": "aws_backup_selection",
     "aws:dlm/lifecyclePolicy:LifecyclePolicy": "aws_dlm_lifecycle_policy",
+    "aws:lb/loadBalancer:LoadBalancer": "aws_lb",
+    "aws:lb/targetGroup:TargetGroup": "aws_lb_target_group",
+    "aws:lb/targetGroupAttachment:TargetGroupAttachment": "aws_lb_target_group_attachment",
+    "aws:lb/listener:Listener": "aws_lb_listener",
+    "aws:autoscaling/group:Group": "aws_autoscaling_group",
+    "aws:route53/record:Record": "aws_route53_record",
 }
 
 # List blocks that Pulumi names in the plural and Terraform in the singular: (terraform type or "*",

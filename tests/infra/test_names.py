@@ -34,8 +34,12 @@ def _namespace_literals(tree: ast.AST) -> list[tuple[int, str]]:
 
 
 def _output_literals(tree: ast.AST) -> list[tuple[int, str]]:
+    """Strings spelled like an output, except as a dict's key (a chart value such as
+    `autoDiscovery.clusterName` may share an output's name)."""
+    keys = {id(k) for d in ast.walk(tree) if isinstance(d, ast.Dict) for k in d.keys if k is not None}
     return [(n.lineno, n.value) for n in ast.walk(tree)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in OUTPUT_NAMES]
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in OUTPUT_NAMES
+            and id(n) not in keys]
 
 
 def test_no_module_writes_a_namespace_of_its_own():
@@ -55,6 +59,6 @@ def test_no_module_spells_a_stack_output_name():
 
 
 def test_the_checks_find_what_they_look_for():
-    sample = ast.parse('f(namespace="monitoring"); x = {"namespace": "dhakacart"}; y = "vpcId"')
+    sample = ast.parse('f(namespace="monitoring"); x = {"namespace": "dhakacart", "vpcId": 1}; y = "vpcId"')
     assert [v for _, v in _namespace_literals(sample)] == ["monitoring", "dhakacart"]
     assert [v for _, v in _output_literals(sample)] == ["vpcId"]

@@ -49,7 +49,7 @@ def test_plan_prints_outputs_with_secrets_masked(dev_run):
     _, stdout, _, _ = dev_run
     outputs = stdout.split("Outputs (secrets masked):", 1)[1]
     assert any(line.split() == ["kubeconfig", "[secret]"] for line in outputs.splitlines())
-    assert "vpcId" in outputs and "clusterPublicIp" in outputs and "ssmStartSessionCommand" in outputs
+    assert "vpcId" in outputs and "ingressAddresses" in outputs and "ssmStartSessionCommand" in outputs
     assert "BEGIN CERTIFICATE" not in stdout and "client-key-data" not in stdout
 
 
@@ -60,7 +60,7 @@ def test_plan_writes_resources_json_without_secret_values(dev_run):
     data = json.loads(path.read_text())
     assert data["stack"] == "dev" and data["outputs"]["kubeconfig"] == "[secret]"
     by_name = {(r["type"], r["name"]): r for r in data["resources"]}
-    server = by_name[("aws:ec2/instance:Instance", "k3s-server")]
+    server = by_name[("aws:ec2/instance:Instance", "k3s-server-0")]
     assert server["parent"] == "k3s" and server["inputs"]["userData"] == "[secret]"
     assert by_name[("aws:rds/instance:Instance", "database-postgres")]["inputs"]["password"] == "[secret]"
     plan = run_program("dev")
@@ -79,12 +79,13 @@ def test_resources_json_is_the_same_on_every_run_and_records_the_graph(dev_run, 
     assert [r["urn"] for r in resources] == sorted(r["urn"] for r in resources)
     by_name = {(r["type"], r["name"]): r for r in resources}
     kubeconfig = by_name[("pulumi-python:dynamic/dhakacart:K3sKubeconfig", "k3s-kubeconfig")]
-    association = by_name[("aws:ec2/eipAssociation:EipAssociation", "k3s-eip-association")]
-    assert association["urn"] in kubeconfig["dependencies"]
     assert kubeconfig["options"]["additionalSecretOutputs"] == ["kubeconfig"]
-    server = by_name[("aws:ec2/instance:Instance", "k3s-server")]
+    server = by_name[("aws:ec2/instance:Instance", "k3s-server-0")]
     assert server["options"]["ignoreChanges"] == ["ami", "userData"]
-    assert any(server["urn"] in urns for urns in association["propertyDependencies"].values())
+    assert server["options"]["deleteBeforeReplace"] is True  # dev's one server
+    attachment = by_name[("aws:lb/targetGroupAttachment:TargetGroupAttachment", "k3s-server-0-api")]
+    assert any(server["urn"] in urns for urns in attachment["propertyDependencies"].values())
+    assert any(server["urn"] in urns for urns in kubeconfig["propertyDependencies"].values())
 
 
 def test_unknown_stack_is_a_clear_error_with_exit_2(capsys, tmp_path):

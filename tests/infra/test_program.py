@@ -16,8 +16,14 @@ from dhakacart_infra.plan.runner import run_program
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED_EXPORTS = {
     "vpcId",
-    "clusterPublicIp",
-    "instanceId",
+    "ingressAddresses",
+    "loadBalancerDnsName",
+    "kubernetesApiUrl",
+    "serverInstanceIds",
+    "agentGroupName",
+    "etcdSnapshotBucket",
+    "etcdSnapshotFolder",
+    "clusterName",
     "ssmStartSessionCommand",
     "databaseEndpoint",
     "databasePort",
@@ -60,9 +66,12 @@ def test_the_program_composes_components_at_module_level():
             "private_subnet_ids",
             "public_subnet_ids",
             "cluster_security_group_id",
+            "load_balancer_security_group_id",
             "database_security_group_id",
         ),
-        "cluster": ("public_ip", "kubeconfig", "instance_role_name", "instance_role_arn", "k3s_version"),
+        "entry": ("dns_name", "addresses", "api_target_group_arn", "ingress_target_group_arns"),
+        "cluster": ("server_instance_ids", "kubeconfig", "server_role_name", "agent_token", "api_url"),
+        "agents": ("group_name", "group_arn", "role_name"),
         "database": ("address", "port", "db_name", "username", "connection_url", "password"),
     }.items():
         for attribute in attributes:
@@ -73,14 +82,16 @@ def test_every_required_output_is_exported(stack_plan):
     outputs = stack_plan.outputs
     assert set(outputs) >= REQUIRED_EXPORTS
     assert outputs["environment"] == stack_plan.stack and outputs["region"] == "ap-south-1"
-    assert outputs["vpcId"].startswith("vpc-") and outputs["instanceId"].startswith("i-")
-    assert outputs["ssmStartSessionCommand"] == (
-        f"aws ssm start-session --region ap-south-1 --target {outputs['instanceId']}"
-    )
+    servers = outputs["serverInstanceIds"]
+    assert outputs["vpcId"].startswith("vpc-") and all(i.startswith("i-") for i in servers)
+    assert len(servers) == {"dev": 1, "prod": 3}[stack_plan.stack]
+    assert outputs["ssmStartSessionCommand"] == f"aws ssm start-session --region ap-south-1 --target {servers[0]}"
+    assert outputs["clusterName"] == f"dhakacart-{stack_plan.stack}" and outputs["etcdSnapshotFolder"]
+    assert outputs["kubernetesApiUrl"] == f"https://{outputs['loadBalancerDnsName']}:6443"
     assert outputs["databaseEndpoint"].endswith(".ap-south-1.rds.amazonaws.com")
     assert outputs["databasePort"] == 5432
     assert is_secret(outputs["kubeconfig"])
-    assert f"https://{outputs['clusterPublicIp']}:6443" in reveal(outputs["kubeconfig"])
+    assert f"{outputs['kubernetesApiUrl']}\n" in reveal(outputs["kubeconfig"])
 
 
 def test_secrets_never_appear_in_plain_outputs_or_plain_inputs(stack_plan):
@@ -107,7 +118,7 @@ def test_secrets_never_appear_in_plain_outputs_or_plain_inputs(stack_plan):
 
 
 def test_cluster_and_database_are_built_in_parallel(stack_plan):
-    server = stack_plan.one("aws:ec2/instance:Instance")
+    server = stack_plan.one("aws:ec2/instance:Instance", "k3s-server-0")
     database = stack_plan.one("aws:rds/instance:Instance")
     assert not stack_plan.waits_for(server, database)
     assert not stack_plan.waits_for(database, server)
@@ -120,6 +131,8 @@ def test_components_use_the_documented_type_tokens(stack_plan):
         ("dhakacart:aws:Network", "network"),
         ("dhakacart:aws:K3sCluster", "k3s"),
         ("dhakacart:aws:Database", "database"),
+        ("dhakacart:aws:ClusterEntryPoints", "k3s-entry"),
+        ("dhakacart:aws:K3sAgents", "k3s-agents"),
     ):
         assert stack_plan.one(token).name == name
 
@@ -133,14 +146,15 @@ def test_every_child_of_a_component_has_that_component_as_parent(stack_plan):
 
 def test_dev_and_prod_differ_where_they_should(dev_plan, prod_plan):
     def server(plan):
-        return plan.one("aws:ec2/instance:Instance").inputs
+        return plan.one("aws:ec2/instance:Instance", "k3s-server-0").inputs
 
     def db(plan):
         return plan.one("aws:rds/instance:Instance").inputs
 
     assert len(dev_plan.of_type("aws:ec2/subnet:Subnet")) == 4
     assert len(prod_plan.of_type("aws:ec2/subnet:Subnet")) == 6
-    assert (server(dev_plan)["instanceType"], server(prod_plan)["instanceType"]) == ("t3.medium", "t3.xlarge")
+    assert len(dev_plan.of_type("aws:ec2/instance:Instance")) == 1
+    assert len(prod_plan.of_type("aws:ec2/instance:Instance")) == 3
     assert (server(dev_plan)["disableApiTermination"], server(prod_plan)["disableApiTermination"]) == (
         False,
         True,

@@ -54,6 +54,8 @@ class StorefrontArgs:
     api: WorkloadSizing
     log_level: str = "INFO"
     web_concurrency: int = 2
+    strict_spread: bool = False
+    """Spread strictly over zones and nodes (topology.topology_spread)."""
     monitoring_namespace: str = MONITORING_NAMESPACE
 
 
@@ -170,6 +172,7 @@ class Storefront(pulumi.ComponentResource):
                 labels=recommended_labels(SHOP_APP_NAME, component, version=version),
                 service_account=account,
                 autoscaling_targets=AUTOSCALING_TARGETS[component],
+                strict_spread=args.strict_spread,
                 after=[self.migration],
                 parent=self,
             )

@@ -84,14 +84,16 @@ def pod_security_context() -> dict:
     }
 
 
-def topology_spread(component: str) -> list[dict]:
-    # ScheduleAnyway: spread when the cluster has several nodes or zones, but a single-node K3s
-    # must still schedule every replica.
+def topology_spread(component: str, strict: bool) -> list[dict]:
+    """Over nodes and zones. Strict (prod, where every zone has nodes): never one more pod in a zone
+    or on a node than the skew allows, so a zone's or a node's loss takes at most its share; the
+    cluster autoscaler adds a node where a pod would otherwise wait. Otherwise only preferred, so a
+    one-node cluster still schedules every replica."""
     return [
         {
             "maxSkew": 1,
             "topologyKey": key,
-            "whenUnsatisfiable": "ScheduleAnyway",
+            "whenUnsatisfiable": "DoNotSchedule" if strict else "ScheduleAnyway",
             "labelSelector": {"matchLabels": selector_labels(SHOP_APP_NAME, component)},
             "matchLabelKeys": ["pod-template-hash"],
         }
@@ -124,12 +126,13 @@ def serving_pod_spec(
     size: WorkloadSizing,
     app_env: AppEnvironment,
     service_account: pulumi.Input[str],
+    strict_spread: bool = False,
 ) -> dict:
     """The pod of the web or api Deployment."""
     return {
         **_isolated(service_account),
         "terminationGracePeriodSeconds": TERMINATION_GRACE_PERIOD_SECONDS,
-        "topologySpreadConstraints": topology_spread(component),
+        "topologySpreadConstraints": topology_spread(component, strict_spread),
         "containers": [
             {
                 "name": component,

@@ -67,6 +67,7 @@ def serving_workload(
     app_env: AppEnvironment,
     service_account: pulumi.Input[str],
     autoscaling_targets: tuple[int, int],
+    strict_spread: bool,
     after: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> ServingWorkload:
@@ -86,7 +87,7 @@ def serving_workload(
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {
                 "metadata": {"labels": labels},
-                "spec": serving_pod_spec(component, image, size, app_env, service_account),
+                "spec": serving_pod_spec(component, image, size, app_env, service_account, strict_spread),
             },
         },
         opts=pulumi.ResourceOptions(parent=parent, depends_on=after),

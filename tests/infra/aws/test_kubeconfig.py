@@ -19,7 +19,7 @@ from dhakacart_infra.aws.kubeconfig import (
     Backoff,
     KubeconfigProvider,
     KubeconfigTimeout,
-    kubeconfig_instance,
+    kubeconfig_origin,
     wait_until,
 )
 from dhakacart_infra.plan.dynamic_outputs import k3s_kubeconfig_outputs
@@ -27,14 +27,21 @@ from dhakacart_infra.plan.dynamic_outputs import k3s_kubeconfig_outputs
 REGION = "ap-south-1"
 PARAMETER = "/dhakacart/dev/k3s/kubeconfig"
 INSTANCE = "i-0123456789abcdef0"
-SERVER = "https://13.232.10.20:6443"
+SERVERS = [INSTANCE, "i-0123456789abcdef1", "i-0123456789abcdef2"]
+CLUSTER = "5eb1c1e2d3a4f506"
+SERVER = "https://dhakacart-dev-k3s-0123.elb.ap-south-1.amazonaws.com:6443"
 
 
-def published_kubeconfig(instance_id: str = INSTANCE) -> str:
-    """A kubeconfig shaped exactly like the one cloud-init publishes (the offline plan's answer)."""
-    return k3s_kubeconfig_outputs("k3s-kubeconfig", {"server_url": SERVER, "instance_id": instance_id})[
-        "kubeconfig"
-    ]
+def published_kubeconfig(instance_id: str = INSTANCE, cluster: str = CLUSTER) -> str:
+    """A kubeconfig shaped exactly like the one every server publishes (the offline plan's answer)."""
+    return k3s_kubeconfig_outputs(
+        "k3s-kubeconfig",
+        {
+            "server_url": SERVER,
+            "cluster_fingerprint": cluster,
+            "server_instance_ids": [instance_id],
+        },
+    )["kubeconfig"]
 
 
 @dataclass
@@ -106,7 +113,8 @@ def props(**overrides) -> dict:
         "parameter_name": PARAMETER,
         "region": REGION,
         "server_url": SERVER,
-        "instance_id": INSTANCE,
+        "cluster_fingerprint": CLUSTER,
+        "server_instance_ids": SERVERS,
         "parameter_timeout_seconds": 900,
         "api_timeout_seconds": 300,
         "kubeconfig": None,
@@ -151,15 +159,34 @@ def test_a_replaced_servers_stale_kubeconfig_is_not_taken(ssm):
     time, api = FakeTime(), FakeApi([200])
     time.at.append((time.now + 60, lambda: publish(ssm, published_kubeconfig())))
     result = provider(time, api).create(props())
-    assert kubeconfig_instance(result.outs["kubeconfig"]) == INSTANCE
+    assert kubeconfig_origin(result.outs["kubeconfig"]) == (CLUSTER, INSTANCE)
     assert time.now - 1000 >= 60
+
+
+def test_any_current_server_may_have_published_it(ssm):
+    publish(ssm, published_kubeconfig(SERVERS[2]))
+    result = provider(FakeTime(), FakeApi([200])).create(props())
+    assert kubeconfig_origin(result.outs["kubeconfig"]) == (CLUSTER, SERVERS[2])
 
 
 def test_stale_kubeconfig_only_times_out_naming_the_instance(ssm):
     publish(ssm, published_kubeconfig("i-0000000000000old0"))
     time = FakeTime()
-    with pytest.raises(KubeconfigTimeout, match="published by instance i-0000000000000old0"):
+    with pytest.raises(KubeconfigTimeout, match="published by i-0000000000000old0, not one of"):
         provider(time, FakeApi([200])).create(props(parameter_timeout_seconds=30))
+
+
+def test_another_clusters_kubeconfig_is_never_taken(ssm):
+    # A new token is a new cluster: the old cluster's servers may still have published last.
+    publish(ssm, published_kubeconfig(INSTANCE, cluster="0ldc1u5ter000000"))
+    with pytest.raises(KubeconfigTimeout, match="another cluster's kubeconfig"):
+        provider(FakeTime(), FakeApi([200])).create(props(parameter_timeout_seconds=30))
+
+
+def test_a_kubeconfig_that_names_no_origin_is_not_taken(ssm):
+    publish(ssm, "apiVersion: v1\nkind: Config\n")
+    with pytest.raises(KubeconfigTimeout, match="does not say which cluster and server"):
+        provider(FakeTime(), FakeApi([200])).create(props(parameter_timeout_seconds=10))
 
 
 def test_api_not_ready_is_waited_for_until_readyz_answers_200(ssm):
@@ -200,11 +227,11 @@ def test_readyz_trusts_only_the_k3s_ca_and_presents_the_admin_certificate(ssm):
     assert not Path(call["verify"]).exists()  # the key material is removed after the probe
 
 
-def test_delete_removes_only_the_current_instances_parameter(ssm):
+def test_delete_removes_only_this_clusters_parameter(ssm):
     time, api = FakeTime(), FakeApi([200])
-    publish(ssm, published_kubeconfig("i-0000000000000new0"))
+    publish(ssm, published_kubeconfig(cluster="c0ffee0000000000"))
     provider(time, api).delete(PARAMETER, props())
-    assert ssm.get_parameter(Name=PARAMETER)["Parameter"]["Name"] == PARAMETER  # a replacement's: kept
+    assert ssm.get_parameter(Name=PARAMETER)["Parameter"]["Name"] == PARAMETER  # a new cluster's: kept
     publish(ssm, published_kubeconfig())
     provider(time, api).delete(PARAMETER, props())
     with pytest.raises(ssm.exceptions.ParameterNotFound):
@@ -222,15 +249,15 @@ def test_read_refreshes_the_value_and_reports_a_deleted_parameter(ssm):
 
 def test_diff_replaces_when_the_server_changes_and_updates_timeouts_in_place():
     p = KubeconfigProvider()
-    replaced = p.diff(PARAMETER, props(), props(instance_id="i-0000000000000new0"))
-    assert replaced.changes and replaced.replaces == ["instance_id"]
+    replaced = p.diff(PARAMETER, props(), props(server_instance_ids=[*SERVERS[:2], "i-0000000000000new0"]))
+    assert replaced.changes and replaced.replaces == ["server_instance_ids"]
     in_place = p.diff(PARAMETER, props(), props(api_timeout_seconds=600))
     assert in_place.changes and not in_place.replaces
     assert not p.diff(PARAMETER, props(), props()).changes
 
 
 def test_a_malformed_kubeconfig_is_a_clear_error_not_a_wait(ssm):
-    publish(ssm, f"{kc.INSTANCE_MARKER}{INSTANCE}\napiVersion: v1\nkind: Config\n")
+    publish(ssm, f"{kc.ORIGIN_MARKER}cluster={CLUSTER} server={INSTANCE}\napiVersion: v1\nkind: Config\n")
     with pytest.raises(kc.KubeconfigError, match="not a K3s admin kubeconfig"):
         provider(FakeTime(), FakeApi([200])).create(props())
 
@@ -283,7 +310,7 @@ provider.http_get = lambda url, **kwargs: Ok()
 provider.sleep = lambda seconds: None
 props = request["props"]
 created = provider.create(props)
-moved = provider.diff(created.id, props, {**props, "instance_id": "i-replacement"})
+moved = provider.diff(created.id, props, {**props, "server_instance_ids": ["i-replacement"]})
 provider.delete(created.id, created.outs)
 print(json.dumps({
     "class_module": type(provider).__module__,
@@ -310,18 +337,35 @@ def test_the_serialised_provider_runs_in_a_process_that_cannot_import_this_repos
     import sys
 
     serialized = serialized_like_the_sdk(kc.provider_class_by_value()())
-    props = {"parameter_name": PARAMETER, "region": REGION, "server_url": SERVER, "instance_id": INSTANCE,
-             "parameter_timeout_seconds": 5, "api_timeout_seconds": 5}
-    request = {"serialized": serialized, "parameter": PARAMETER, "kubeconfig": published_kubeconfig(),
-               "props": props}
+    props = {
+        "parameter_name": PARAMETER,
+        "region": REGION,
+        "server_url": SERVER,
+        "cluster_fingerprint": CLUSTER,
+        "server_instance_ids": SERVERS,
+        "parameter_timeout_seconds": 5,
+        "api_timeout_seconds": 5,
+    }
+    request = {
+        "serialized": serialized,
+        "parameter": PARAMETER,
+        "kubeconfig": published_kubeconfig(),
+        "props": props,
+    }
     # -I: no PYTHONPATH, no user site, not even the working directory (the tmp dir) on sys.path.
-    result = subprocess.run([sys.executable, "-I", "-c", FRESH_PROCESS_SCRIPT], input=json.dumps(request),
-                            capture_output=True, text=True, cwd=tmp_path, check=False)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", FRESH_PROCESS_SCRIPT],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout)
     assert outcome["class_module"] == kc.BY_VALUE_MODULE and outcome["repo_modules"] == []
     assert outcome["id"] == PARAMETER and outcome["kubeconfig"] == published_kubeconfig()
-    assert outcome["replaces"] == ["instance_id"]
+    assert outcome["replaces"] == ["server_instance_ids"]
     assert outcome["deleted"] == [PARAMETER]
 
 
@@ -332,8 +376,14 @@ def test_a_provider_serialised_by_reference_would_not_load_there(tmp_path):
 
     by_reference = serialized_like_the_sdk(KubeconfigProvider())
     loader = "import base64, sys, dill; dill.loads(base64.b64decode(sys.stdin.read()))"
-    result = subprocess.run([sys.executable, "-I", "-c", loader], input=by_reference,
-                            capture_output=True, text=True, cwd=tmp_path, check=False)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", loader],
+        input=by_reference,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert result.returncode != 0 and "No module named 'dhakacart_infra'" in result.stderr
 
 

@@ -17,7 +17,7 @@ ROLE = "dhakacart-prod-k3s-node"
 def bucket_program(retention_days: int = 7):
     def program() -> None:
         bucket = LokiBucket("loki", LokiBucketArgs(name_prefix="dhakacart-prod-loki-",
-                                                   retention_days=retention_days, instance_role_name=ROLE,
+                                                   retention_days=retention_days, instance_role_names=[ROLE],
                                                    tags={"project": "dhakacart"}))
         pulumi.export("lokiBucket", bucket.bucket_name)
 
@@ -94,7 +94,7 @@ def test_node_role_gets_only_this_bucket_and_key(plan):
     actions = {a for s in statements for a in s["Action"]}
     assert not any(a.endswith("*") for a in actions)
     attachment = one(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    assert attachment["role"] == ROLE
+    assert attachment["role"] == ROLE  # the only role it was given
     assert attachment["policyArn"] == plan.one("aws:iam/policy:Policy").state["arn"]
 
 

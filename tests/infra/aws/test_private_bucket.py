@@ -126,8 +126,14 @@ def test_moved_resources_keep_the_urns_of_a_deployed_stack(prod_plan: PlanResult
     assert FORMER_URNS[name] in former_urns(prod_plan, record)  # ... and the engine can follow it
 
 
+# The buckets that existed before PrivateBucket did (the etcd snapshots' bucket is newer).
+BUCKETS_FROM_BEFORE = {"loki-logs", "db-exports"}
+
+
 def test_every_resource_of_a_private_bucket_can_be_followed(prod_plan: PlanResult) -> None:
-    for component in prod_plan.of_type("dhakacart:aws:PrivateBucket"):
+    older = [c for c in prod_plan.of_type("dhakacart:aws:PrivateBucket") if c.name in BUCKETS_FROM_BEFORE]
+    assert len(older) == len(BUCKETS_FROM_BEFORE)
+    for component in older:
         moved = [r for r in prod_plan.descendants_of(component) if r.custom]
         assert moved and all(former_urns(prod_plan, r) for r in moved), [r.name for r in moved]
 

@@ -26,8 +26,25 @@ def test_every_taggable_aws_resource_has_the_four_tags_through_the_provider(stac
     assert len(taggable) >= 20
     for record in taggable:
         assert record.provider_urn == provider.urn, f"{record.name} does not use the tagged provider"
+        if record.type == AUTO_SCALING_GROUP:
+            continue  # below
         tags_all = record.state["tagsAll"]
         assert {k: tags_all.get(k) for k in TAG_KEYS} == expected, record.name
+
+
+# The provider's default tags never reach an Auto Scaling group (its tags are a list of blocks) nor
+# the instances it launches: the group names the standard tags itself, and passes them on.
+AUTO_SCALING_GROUP = "aws:autoscaling/group:Group"
+
+
+def test_an_auto_scaling_group_carries_the_standard_tags_to_its_instances(stack_plan):
+    expected = standard_tags("dhakacart", stack_plan.stack, stack_plan.stack)
+    groups = stack_plan.of_type(AUTO_SCALING_GROUP)
+    assert groups
+    for group in groups:
+        tags = {t["key"]: t for t in group.inputs["tags"]}
+        assert {k: tags[k]["value"] for k in TAG_KEYS} == expected
+        assert all(tags[k]["propagateAtLaunch"] for k in TAG_KEYS)
 
 
 def test_untaggable_aws_resources_also_use_the_provider(stack_plan):
@@ -39,7 +56,7 @@ def test_untaggable_aws_resources_also_use_the_provider(stack_plan):
 
 def test_standard_tags_are_not_repeated_in_resource_inputs(stack_plan):
     for record in stack_plan.resources:
-        if record.type.startswith("aws:"):
+        if record.type.startswith("aws:") and record.type != AUTO_SCALING_GROUP:
             assert not set(record.inputs.get("tags") or {}) & set(TAG_KEYS), record.name
 
 

@@ -35,6 +35,7 @@ def test_every_key_with_limits_offers_values_at_its_edges():
             "prometheusRetention",
             "dbInstanceClass",
             "k3sVersion",
+            "etcdSnapshotSchedule",
         ]
     )
 

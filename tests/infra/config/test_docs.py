@@ -76,7 +76,8 @@ def test_a_stack_file_with_only_the_required_keys_gets_the_environment_defaults(
     captured: list[StackConfig] = []
     run_program("lean", root=tmp_path, program=lambda: captured.append(load_config()))
     cfg = captured[0]
-    assert cfg.cluster.instance_type == KEYS_BY_NAME["k3sInstanceType"].default("prod") == "t3.xlarge"
+    assert cfg.cluster.servers.count == KEYS_BY_NAME["k3sServers"].default("prod") == 3
+    assert cfg.cluster.servers.dedicated and cfg.app.strict_spread
     assert cfg.database.multi_az is True and cfg.database.final_snapshot is True
     assert cfg.database.backup_retention_days == KEYS_BY_NAME["dbBackupRetentionDays"].default("prod")
     assert cfg.alerting.email_to is None and cfg.alerting.slack_webhook_url is None

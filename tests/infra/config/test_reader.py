@@ -50,8 +50,11 @@ def test_dev_stack_file_reads_as_a_small_development_stack():
     cfg = load("dev")
     assert (cfg.environment, cfg.is_production, cfg.stack, cfg.region) == ("dev", False, "dev", "ap-south-1")
     assert cfg.network.vpc_cidr == "10.20.0.0/16" and cfg.network.availability_zone_count == 2
-    assert cfg.cluster.instance_type == "t3.medium" and cfg.cluster.root_volume_gb == 40
-    assert cfg.cluster.k3s_version == "v1.35.8+k3s1" and cfg.cluster.termination_protection is False
+    servers, agents = cfg.cluster.servers, cfg.cluster.agents
+    assert (servers.count, servers.instance_type, servers.volume_gb) == (1, "t3.medium", 40)
+    assert servers.k3s_version == "v1.35.8+k3s1" and servers.termination_protection is False
+    assert servers.dedicated is False and not cfg.app.strict_spread
+    assert (agents.instance_types, agents.min_size, agents.max_size) == (("t3.medium",), 0, 2)
     db = cfg.database
     assert (db.instance_class, db.allocated_storage_gb, db.multi_az, db.backup_retention_days) == (
         "db.t4g.micro",
@@ -75,12 +78,16 @@ def test_dev_stack_file_reads_as_a_small_development_stack():
 def test_prod_stack_file_reads_as_a_protected_production_stack():
     cfg = load("prod")
     assert cfg.is_production and cfg.network.availability_zone_count == 3
-    assert cfg.cluster.instance_type == "t3.xlarge" and cfg.cluster.termination_protection is True
+    servers, agents = cfg.cluster.servers, cfg.cluster.agents
+    assert (servers.count, servers.instance_type, servers.dedicated, servers.termination_protection) == (
+        3, "t3.medium", True, True)
+    assert (agents.min_size, agents.max_size) == (3, 8) and cfg.app.strict_spread
+    assert servers.etcd_snapshot_retention == 28 and servers.etcd_snapshot_schedule == "0 */6 * * *"
     db = cfg.database
     assert db.multi_az and db.deletion_protection and db.final_snapshot
     assert db.backup_retention_days == 14 and db.instance_class == "db.t4g.medium"
-    assert (cfg.app.api.min_replicas, cfg.app.api.max_replicas) == (3, 10)
-    assert (cfg.app.web.min_replicas, cfg.app.web.max_replicas) == (3, 8)
+    assert (cfg.app.api.min_replicas, cfg.app.api.max_replicas) == (6, 15)
+    assert (cfg.app.web.min_replicas, cfg.app.web.max_replicas) == (6, 12)
     assert cfg.app.domain_name == "shop.dhakacart.example"
     assert cfg.monitoring.prometheus_storage_gb == 50 and cfg.monitoring.loki_retention_days == 30
     assert cfg.monitoring.loki_in_s3 and cfg.app.tls_issuer == "letsencrypt-production"
@@ -104,7 +111,7 @@ def test_environment_defaults_fill_keys_missing_from_the_stack_file(stack):
     keys = ("k3sInstanceType", "dbInstanceClass", "dbBackupRetentionDays", "web", "lokiRetention")
     cfg = load(stack, remove=keys)
     default = {key: KEYS_BY_NAME[key].default(stack) for key in keys}
-    assert cfg.cluster.instance_type == default["k3sInstanceType"]
+    assert cfg.cluster.servers.instance_type == default["k3sInstanceType"]
     assert cfg.database.instance_class == default["dbInstanceClass"]
     assert cfg.database.backup_retention_days == default["dbBackupRetentionDays"]
     assert cfg.app.web.max_replicas == default["web"]["maxReplicas"]
@@ -231,6 +238,19 @@ REJECTIONS = [
     ("dev", {"lokiRetention": "1y"}, "lokiRetention", "whole days"),
     ("dev", {"lokiRetention": "7"}, "lokiRetention", "whole days"),
     ("dev", {"lokiStorage": "gcs"}, "lokiStorage", "one of filesystem, s3"),
+    ("dev", {"k3sServers": 2}, "k3sServers", "must be odd"),
+    ("prod", {"k3sServers": 4}, "k3sServers", "must be odd"),
+    ("prod", {"k3sServers": 1}, "k3sServers", "at least 3 in prod"),
+    ("dev", {"k3sServers": 9}, "k3sServers", "between 1 and 7"),
+    ("prod", {"k3sDedicatedServers": False}, "k3sDedicatedServers", "must be true in prod"),
+    ("dev", {"k3sAgentMinSize": 3, "k3sAgentMaxSize": 2}, "k3sAgentMaxSize", "at least k3sAgentMinSize"),
+    ("dev", {"k3sAgentInstanceTypes": ["t3.medium", "t3.large"]}, "k3sAgentInstanceTypes", "mixes sizes"),
+    ("dev", {"k3sAgentInstanceTypes": ["x9.huge"]}, "k3sAgentInstanceTypes", "not a known"),
+    ("dev", {"k3sAgentInstanceTypes": []}, "k3sAgentInstanceTypes", "non-empty list"),
+    ("prod", {"k3sAgentMinSize": 2}, "k3sAgentMinSize", "at least availabilityZones (3) with zoneSpread"),
+    ("prod", {"web": {"minReplicas": 5}}, "web.minReplicas", "at least 6 (two per zone)"),
+    ("dev", {"etcdSnapshotSchedule": "every hour"}, "etcdSnapshotSchedule", "five-field cron"),
+    ("dev", {"zoneSpread": "always"}, "zoneSpread", "one of preferred, strict"),
     ("dev", {"logRetentionDays": 10}, "logRetentionDays", "CloudWatch Logs accepts"),
     ("prod", {"k3sTerminationProtection": False}, "k3sTerminationProtection", "must be true in prod"),
     ("prod", {"dbFinalSnapshot": False}, "dbFinalSnapshot", "must be true in prod"),
@@ -356,7 +376,8 @@ def test_every_instance_type_in_the_table_is_judged_by_its_memory():
     assert "t2.micro" in small
     for instance_type in small:
         assert "k3sInstanceType" in problems("dev", {"k3sInstanceType": instance_type}).keys
-    assert load("dev", overrides={"k3sInstanceType": "m6i.large"}).cluster.instance_memory_gib == 8
+    cfg = load("dev", overrides={"k3sInstanceType": "m6i.large"})
+    assert cfg.cluster.servers.instance_type == "m6i.large"
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -83,11 +83,13 @@ def test_prod_keeps_logs_in_the_bucket_the_node_role_may_use(prod_plan):
     assert storage["type"] == "s3"
     assert storage["bucketNames"]["chunks"] == bucket.state["bucket"]
     assert storage["s3"]["region"] == "ap-south-1"
-    attachment = prod_plan.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-                               "loki-logs-node-role-access")
-    node_role = prod_plan.one("aws:iam/role:Role", "k3s-role")  # the K3s server's instance role
-    assert attachment.revealed()["role"] == node_role.state["name"]
-    assert prod_plan.waits_for(attachment, node_role)
+    # Loki runs on an agent (or on an undedicated server): both roles may use the bucket.
+    for index, role in enumerate(("k3s-agents-role", "k3s-server-role")):
+        attachment = prod_plan.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                                   f"loki-logs-node-role-access-{index}")
+        node_role = prod_plan.one("aws:iam/role:Role", role)
+        assert attachment.revealed()["role"] == node_role.state["name"]
+        assert prod_plan.waits_for(attachment, node_role)
     lifecycle = prod_plan.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
                               "loki-logs-lifecycle").revealed()
     expiry = next(r for r in lifecycle["rules"] if r["id"] == "expire-after-loki-retention")
