@@ -123,6 +123,9 @@ def traefik_config(dedicated_servers: bool) -> dict[str, Any]:
         "deployment": {"kind": "DaemonSet"},
         "service": {"type": "NodePort", "spec": {"externalTrafficPolicy": "Local"}},
         "ports": {name: {"nodePort": port} for name, port in INGRESS_NODE_PORTS.items()},
+        # K3s's chart sets none: without requests the capacity check could not count it, and without
+        # a memory limit a flood of connections could take the node's memory.
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "384Mi"}},
     }
     if dedicated_servers:
         values["tolerations"] = []  # the servers are not ingress targets
