@@ -274,8 +274,22 @@ def test_every_alert_has_a_runbook_section_its_url_points_at() -> None:
 
 def test_runbook_has_the_drills() -> None:
     runbook = (ROOT / "docs" / "RUNBOOK.md").read_text()
-    for heading in ("## Restore drill", "## Node replacement", "## Certificate failures"):
+    for heading in (
+        "## Restore drill", "## Node loss", "## Zone loss", "## Server replacement", "## Certificate failures",
+    ):
         assert heading in runbook
+
+
+def test_every_stack_output_the_documents_read_is_one_the_program_exports() -> None:
+    from dhakacart_infra.names import StackOutput
+
+    exported = {o.value for o in StackOutput}
+    read = set()
+    for doc, text in doc_texts().items():
+        for name in re.findall(r"pulumi stack output ([A-Za-z]\w*)", text):
+            read.add(name)
+            assert name in exported, f"{doc}: `pulumi stack output {name}`: the program exports no {name}"
+    assert {"serverInstanceIds", "ingressAddresses", "agentGroupName"} <= read
 
 
 def test_deployment_guide_covers_the_lifecycle() -> None:
