@@ -156,7 +156,7 @@ def shop_demands(plan: PlanResult) -> list[Demand]:
         for h in plan.of_type(HPA)
     }
     found = []
-    for record in plan.of_type(DEPLOYMENT):
+    for record in sorted(plan.of_type(DEPLOYMENT), key=lambda r: r.name):
         spec = record.inputs["spec"]
         name = record.inputs["metadata"]["name"]
         pods = maxima.get(name, int(spec.get("replicas", 1)))
@@ -178,8 +178,8 @@ def release_demands(plan: PlanResult) -> list[Demand]:
         facts = load_facts(release.chart, release.version)
         if facts is None:
             raise LookupError(
-                f"no chart facts for {release.chart} {release.version}: record them (README "
-                "'Chart facts') before the capacity check can count its pods"
+                f"no chart facts for {release.chart} {release.version}: record them (docs/PROVING_A_CHANGE.md "
+                "'The charts, rendered') before the capacity check can count its pods"
             )
         render = facts["renders"][f"{stack}/{release.name}"]
         on_servers = _pinned_to_servers(release.values)

@@ -137,7 +137,7 @@ def _ready_pods(plan: PlanResult, zone_count: int) -> list[Check]:
     }
     budgets = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in plan.of_type(PDB)}
     checks = []
-    for record in plan.of_type(DEPLOYMENT):
+    for record in sorted(plan.of_type(DEPLOYMENT), key=lambda r: r.name):
         name = record.inputs["metadata"]["name"]
         spec = record.inputs["spec"]
         minimum = minima.get(name, int(spec.get("replicas", 1)))

@@ -1,6 +1,6 @@
 """The GitHub Actions workflows and Dependabot's config: valid against GitHub's JSON schemas (the ones
 check-jsonschema ships, so offline), every step's shell parses, actions are pinned, and each
-workflow does what README "Proving a change" promises."""
+workflow does what docs/PROVING_A_CHANGE.md promises."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The operator documents: every command in them exists and parses, every alert has its section.
 
 Commands are taken from fenced code blocks and inline code in docs/DEPLOYMENT_GUIDE.md,
-docs/RUNBOOK.md and README's "Operations" section:
+docs/RUNBOOK.md and docs/OPERATIONS.md:
 - `python -m dhakacart_infra.ops ...` lines are parsed by the tool's real click parser (options,
   types, required values; nothing runs);
 - `make X` must name a target of the Makefile;
@@ -24,21 +24,12 @@ from botocore import xform_name
 from dhakacart_infra.ops.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = [ROOT / "docs" / "DEPLOYMENT_GUIDE.md", ROOT / "docs" / "RUNBOOK.md"]
+DOCS = [ROOT / "docs" / "DEPLOYMENT_GUIDE.md", ROOT / "docs" / "RUNBOOK.md", ROOT / "docs" / "OPERATIONS.md"]
 OPS_PREFIXES = ("python -m dhakacart_infra.ops", ".venv/bin/python -m dhakacart_infra.ops")
 
 
-def readme_operations() -> str:
-    text = (ROOT / "README.md").read_text()
-    match = re.search(r"^## Operations\n(.*?)(?=^## |\Z)", text, re.S | re.M)
-    assert match, "README.md has no '## Operations' section"
-    return match.group(1)
-
-
 def doc_texts() -> dict[str, str]:
-    texts = {p.name: p.read_text() for p in DOCS}
-    texts["README.md#operations"] = readme_operations()
-    return texts
+    return {p.name: p.read_text() for p in DOCS}
 
 
 def command_lines(text: str) -> list[str]:
