@@ -56,6 +56,7 @@ class Demand:
     pods: int  # per node for a DaemonSet
     per_node: bool = False
     on_servers: bool = False  # pinned to the servers (tolerates their taint and selects them)
+    tolerates_servers: bool = False  # a per-node pod that also runs on the dedicated servers
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class CapacityReport:
                     "pods": d.pods,
                     "perNode": d.per_node,
                     "onServers": d.on_servers,
+                    "toleratesServers": d.tolerates_servers,
                     "perPod": {"cpu_m": d.per_pod.cpu_m, "memory_mi": round(d.per_pod.memory_mi)},
                 }
                 for d in self.demands
@@ -164,14 +166,22 @@ def shop_demands(plan: PlanResult) -> list[Demand]:
     return found
 
 
-def _pinned_to_servers(values: dict[str, Any]) -> bool:
-    tolerates = any(t.get("key") == CONTROL_PLANE_TOLERATION for t in values.get("tolerations") or [])
-    return tolerates and "node-role.kubernetes.io/control-plane" in (values.get("nodeSelector") or {})
+def _tolerates_servers(tolerations: list[dict[str, Any]]) -> bool:
+    return any(
+        (t.get("operator") == "Exists" and not t.get("key")) or t.get("key") == CONTROL_PLANE_TOLERATION
+        for t in tolerations
+    )
+
+
+def _pinned_to_servers(pod: dict[str, Any]) -> bool:
+    selects = "node-role.kubernetes.io/control-plane" in (pod.get("node_selector") or {})
+    return selects and _tolerates_servers(pod.get("tolerations") or [])
 
 
 def release_demands(plan: PlanResult) -> list[Demand]:
     """Each release's pods from its chart facts: one of each workload (the program asks no chart
-    for more; tests/infra/plan checks that), a DaemonSet's once per node."""
+    for more; tests/infra/plan checks that), a DaemonSet's once per node; where each may run from
+    the tolerations and node selector the chart really renders."""
     found = []
     stack = plan.stack if plan.stack in ("dev", "prod") else "prod"
     for release in declared_releases(plan):
@@ -182,7 +192,6 @@ def release_demands(plan: PlanResult) -> list[Demand]:
                 "'The charts, rendered') before the capacity check can count its pods"
             )
         render = facts["renders"][f"{stack}/{release.name}"]
-        on_servers = _pinned_to_servers(release.values)
         for pod in render["pods"]:
             if pod["kind"] in TRANSIENT_KINDS:
                 continue
@@ -192,7 +201,8 @@ def release_demands(plan: PlanResult) -> list[Demand]:
                     container_requests(pod["containers"]),
                     1,
                     per_node=pod["kind"] in PER_NODE_KINDS,
-                    on_servers=on_servers,
+                    on_servers=_pinned_to_servers(pod),
+                    tolerates_servers=_tolerates_servers(pod.get("tolerations") or []),
                 )
             )
     return found
@@ -242,7 +252,11 @@ def judge(
             )
     if server_pool:
         pinned = sum(
-            (d.per_pod.times(server_pool.count if d.per_node else d.pods) for d in demands if d.on_servers),
+            (
+                d.per_pod.times(server_pool.count if d.per_node else d.pods)
+                for d in demands
+                if d.on_servers or (d.per_node and d.tolerates_servers)
+            ),
             Requests(),
         )
         if not pinned.fits_in(server_pool.allocatable.times(server_pool.count)):

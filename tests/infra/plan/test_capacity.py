@@ -77,6 +77,14 @@ def test_the_autoscaler_is_counted_on_the_servers_not_the_agents(prod_plan):
     assert [d.name.split("/")[0] for d in pinned] == ["cluster-autoscaler"]
 
 
+def test_the_per_node_agents_run_on_the_dedicated_servers_too(prod_plan):
+    """node-exporter and Alloy as their charts render them: on every node, etcd's included, so
+    the servers' disks are watched and their pods' logs collected."""
+    per_node = {d.name: d for d in capacity.release_demands(prod_plan) if d.per_node}
+    assert all(d.tolerates_servers for d in per_node.values()), per_node
+    assert {d.name for d in capacity.k3s_demands(prod_plan) if d.tolerates_servers} == set()  # Traefik: agents only
+
+
 def test_prods_dedicated_servers_are_not_counted_for_workloads(prod_plan, dev_plan):
     pools, server_pool = capacity.node_pools(prod_plan)
     assert [(p.name, p.instance_type, p.count) for p in pools] == [("agents", "t3.medium", 8)]
