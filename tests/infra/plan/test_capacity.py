@@ -82,7 +82,8 @@ def test_the_per_node_agents_run_on_the_dedicated_servers_too(prod_plan):
     the servers' disks are watched and their pods' logs collected."""
     per_node = {d.name: d for d in capacity.release_demands(prod_plan) if d.per_node}
     assert all(d.tolerates_servers for d in per_node.values()), per_node
-    assert {d.name for d in capacity.k3s_demands(prod_plan) if d.tolerates_servers} == set()  # Traefik: agents only
+    # Traefik stays on the agents: the dedicated servers are no ingress targets
+    assert {d.name for d in capacity.k3s_demands(prod_plan) if d.tolerates_servers} == set()
 
 
 def test_prods_dedicated_servers_are_not_counted_for_workloads(prod_plan, dev_plan):
