@@ -189,7 +189,7 @@ def release_demands(plan: PlanResult) -> list[Demand]:
         if facts is None:
             raise LookupError(
                 f"no chart facts for {release.chart} {release.version}: record them "
-                "(docs/PROVING_A_CHANGE.md, 'The charts, rendered') before the capacity check can count its pods"
+                "(docs/PROVING_A_CHANGE.md, 'The charts, rendered') so the capacity check can count its pods"
             )
         render = facts["renders"][f"{stack}/{release.name}"]
         for pod in render["pods"]:

@@ -266,7 +266,11 @@ def test_every_alert_has_a_runbook_section_its_url_points_at() -> None:
 def test_runbook_has_the_drills() -> None:
     runbook = (ROOT / "docs" / "RUNBOOK.md").read_text()
     for heading in (
-        "## Restore drill", "## Node loss", "## Zone loss", "## Server replacement", "## Certificate failures",
+        "## Restore drill",
+        "## Node loss",
+        "## Zone loss",
+        "## Server replacement",
+        "## Certificate failures",
     ):
         assert heading in runbook
 
