@@ -5,6 +5,9 @@ an example for the `pulumi config set` fix, and its default in dev and in prod. 
 follows from this table: the reader (reader.py), the production and cross-key rules (rules.py, by
 key name), the `Pulumi.yaml` declarations and comments and the configuration reference in
 docs/CONFIGURATION.md (docs.py writes both; a test keeps them equal to this table).
+
+Longer than the other modules on purpose: it is one table, one entry per key, read top to bottom
+by section; splitting it would scatter what a reviewer compares side by side.
 """
 
 from __future__ import annotations

@@ -30,9 +30,6 @@ MOCK_ACCOUNT_ID = "123456789012"
 MOCK_REGION_ZONES = {"a": "aps1-az1", "b": "aps1-az3", "c": "aps1-az2"}
 MOCK_UBUNTU_AMI_ID = "ami-0f58b397bc5c1f2e8"
 
-SecretWrapped = dict  # {rpc._special_sig_key: rpc._special_secret_sig, "value": ...}
-
-
 def is_secret(value: Any) -> bool:
     return rpc.is_rpc_secret(value)
 
