@@ -13,6 +13,7 @@ from dhakacart_infra.aws.snapshot_exports import SnapshotExports, SnapshotExport
 from dhakacart_infra.config import load_config
 from dhakacart_infra.k8s.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from dhakacart_infra.k8s.hosts import grafana_host, shop_host
+from dhakacart_infra.k8s.k3s_upgrades import K3sUpgrades, K3sUpgradesArgs
 from dhakacart_infra.k8s.logging import (
     LOKI_SERVER_POD_LABELS,
     Logging,
@@ -21,6 +22,7 @@ from dhakacart_infra.k8s.logging import (
     loki_gateway_url,
 )
 from dhakacart_infra.k8s.monitoring import Monitoring, MonitoringArgs
+from dhakacart_infra.k8s.reboots import Reboots, RebootsArgs
 from dhakacart_infra.k8s.shop_observability import ShopObservability, ShopObservabilityArgs
 from dhakacart_infra.k8s.storefront import Storefront, StorefrontArgs
 from dhakacart_infra.k8s.tls import Tls, TlsArgs
@@ -199,6 +201,17 @@ autoscaler = ClusterAutoscaler(
         cluster_name=config.name_prefix, region=config.region, monitoring_crds=monitoring.release
     ),
     opts=on_k3s,
+)
+
+# The cluster keeps itself current inside the maintenance window: K3s upgrades node by node from
+# k3sVersion, kernel reboots one node at a time, both paced by the shop's PodDisruptionBudgets.
+upgrades = K3sUpgrades(
+    "k3s-upgrades",
+    K3sUpgradesArgs(k3s_version=config.cluster.k3s_version, window=config.cluster.maintenance),
+    opts=on_k3s,
+)
+reboots = Reboots(
+    "reboots", RebootsArgs(window=config.cluster.maintenance, monitoring_crds=monitoring.release), opts=on_k3s
 )
 
 shop_observability = ShopObservability(

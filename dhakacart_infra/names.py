@@ -21,6 +21,8 @@ NODE_EXPORTER_NAMESPACE = "monitoring-node-exporter"
 CERT_MANAGER_NAMESPACE = "cert-manager"
 KUBE_SYSTEM_NAMESPACE = "kube-system"
 CLUSTER_AUTOSCALER_NAMESPACE = "cluster-autoscaler"
+SYSTEM_UPGRADE_NAMESPACE = "system-upgrade"  # the system-upgrade-controller's release manifest makes it
+KURED_NAMESPACE = "kured"
 
 # The shop's workloads: app.kubernetes.io/name and the component of each Deployment / Job.
 SHOP_APP_NAME = "dhakacart"

@@ -17,6 +17,7 @@ from ..aws.agents import AgentPoolSettings
 from ..aws.cluster import ServerPoolSettings
 from ..aws.database import DatabaseSettings
 from ..k8s.alertmanager import AlertReceivers
+from ..k8s.maintenance_window import MaintenanceWindow
 from ..k8s.storefront import WorkloadSizing
 from ..tags import standard_tags
 from .keys import retention_days
@@ -34,6 +35,7 @@ class NetworkConfig:
 class ClusterConfig:
     servers: ServerPoolSettings
     agents: AgentPoolSettings
+    maintenance: MaintenanceWindow
 
     @property
     def k3s_version(self) -> str:
@@ -139,6 +141,11 @@ def build(
                 min_size=v["k3sAgentMinSize"],
                 max_size=v["k3sAgentMaxSize"],
                 volume_gb=v["k3sAgentVolumeGb"],
+            ),
+            maintenance=MaintenanceWindow(
+                days=tuple(v["maintenanceDays"].split(",")),
+                start=v["maintenanceStart"],
+                end=v["maintenanceEnd"],
             ),
         ),
         database=DatabaseSettings(

@@ -226,6 +226,15 @@ def strict_spread_is_satisfiable(values: Values, environment: str) -> list[Findi
     return found
 
 
+def maintenance_window_is_a_window(values: Values, environment: str) -> list[Finding]:
+    """`maintenanceEnd` comes after `maintenanceStart` on the same day."""
+    start, end = values.get("maintenanceStart"), values.get("maintenanceEnd")
+    if start is not None and end is not None and end <= start:
+        reason = f"must be after maintenanceStart ({start}) on the same day"
+        return [Finding("maintenanceEnd", end, reason, "05:00")]
+    return []
+
+
 RULES: tuple[Rule, ...] = (
     admin_api_not_world_open,
     production_protections,
@@ -236,4 +245,5 @@ RULES: tuple[Rule, ...] = (
     etcd_quorum,
     agent_group_bounds,
     strict_spread_is_satisfiable,
+    maintenance_window_is_a_window,
 )

