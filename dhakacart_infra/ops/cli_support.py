@@ -82,6 +82,8 @@ IDENTIFIER_OPTIONS: dict[StackOutput, IdentifierOption] = {
     StackOutput.SNAPSHOT_EXPORT_BUCKET: IdentifierOption("NAME", "S3 bucket for exports"),
     StackOutput.SNAPSHOT_EXPORT_ROLE_ARN: IdentifierOption("ARN", "IAM role RDS assumes to write the export"),
     StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN: IdentifierOption("ARN", "KMS key ARN that encrypts the export"),
+    StackOutput.ETCD_SNAPSHOT_BUCKET: IdentifierOption("NAME", "S3 bucket of the cluster's etcd snapshots"),
+    StackOutput.ETCD_SNAPSHOT_FOLDER: IdentifierOption("FOLDER", "folder of the etcd snapshots in it"),
 }
 
 

@@ -20,6 +20,8 @@ OUTPUT_FLAGS: dict[StackOutput, str] = {
     StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN: "--kms-key",
     StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS: "--keep-days",
     StackOutput.REGION: "--region",
+    StackOutput.ETCD_SNAPSHOT_BUCKET: "--etcd-bucket",
+    StackOutput.ETCD_SNAPSHOT_FOLDER: "--etcd-folder",
 }
 
 Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]

@@ -23,6 +23,8 @@ COMMANDS = [
     ["export"],
     ["smoke"],
     ["load"],
+    ["etcd"],
+    ["etcd", "list"],
 ]
 
 
