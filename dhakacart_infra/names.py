@@ -78,3 +78,14 @@ class StackOutput(StrEnum):
     ETCD_SNAPSHOT_FOLDER = "etcdSnapshotFolder"
     SERVER_INSTANCE_IDS = "serverInstanceIds"
     AGENT_GROUP_NAME = "agentGroupName"
+
+
+# Recovery drills (issue 15): `ops drill <name>` publishes DRILL_SUCCEEDED_METRIC under this namespace
+# with the dimensions below; the DrillAlarms component (aws/drill_alarms.py) alarms on its absence.
+DRILL_METRIC_NAMESPACE = "DhakaCart/Drills"
+DRILL_SUCCEEDED_METRIC = "DrillSucceeded"
+DRILL_STACK_DIMENSION = "Stack"
+DRILL_NAME_DIMENSION = "Drill"
+DATABASE_DRILL = "database"
+ETCD_DRILL = "etcd"
+DRILLS = (DATABASE_DRILL, ETCD_DRILL)

@@ -7,6 +7,7 @@ import click
 from . import TOOL_COMMAND
 from .backup_cli import backup
 from .cli_support import OpsGroup
+from .drill_cli import drill
 from .etcd_cli import etcd
 from .export_cli import export
 from .load_cli import load
@@ -24,7 +25,7 @@ def cli() -> None:
 
 
 # Each task brings its own command or group: a new task adds its `<task>_cli` command here.
-TASK_COMMANDS: tuple[click.Command, ...] = (backup, restore, export, smoke, load, etcd)
+TASK_COMMANDS: tuple[click.Command, ...] = (backup, restore, export, smoke, load, etcd, drill)
 for task_command in TASK_COMMANDS:
     cli.add_command(task_command)
 

@@ -29,6 +29,9 @@ class OpsContext:
     read_outputs: Callable[[str | None], dict[str, Any]] = read_stack_outputs
     selected_stack: Callable[[], str] = selected_stack_name
     client: Callable[[str, str | None], Any] | None = None
+    # The drills' steps that need more than AWS's API (tests inject their own): a DatabaseChecker
+    # (drill_database.py) and an etcd drill's remote runner (drill_etcd.py); None means the real one.
+    database_checker: Any = None
 
     def aws(self, service: str, region: str | None) -> Any:
         if self.client is not None:
@@ -84,6 +87,7 @@ IDENTIFIER_OPTIONS: dict[StackOutput, IdentifierOption] = {
     StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN: IdentifierOption("ARN", "KMS key ARN that encrypts the export"),
     StackOutput.ETCD_SNAPSHOT_BUCKET: IdentifierOption("NAME", "S3 bucket of the cluster's etcd snapshots"),
     StackOutput.ETCD_SNAPSHOT_FOLDER: IdentifierOption("FOLDER", "folder of the etcd snapshots in it"),
+    StackOutput.SERVER_INSTANCE_IDS: IdentifierOption("IDS", "K3s server instance ids, comma-separated"),
 }
 
 

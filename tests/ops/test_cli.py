@@ -25,6 +25,8 @@ COMMANDS = [
     ["load"],
     ["etcd"],
     ["etcd", "list"],
+    ["drill"],
+    ["drill", "database"],
 ]
 
 
@@ -43,6 +45,7 @@ def test_every_command_has_help(command: list[str]) -> None:
         ["restore", "snapshot"],
         ["restore", "pitr"],
         ["export"],
+        ["drill", "database"],
     ],
 )
 def test_every_changing_command_has_dry_run(command: list[str]) -> None:
