@@ -242,3 +242,22 @@ pulumi.export(StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS, config.backups.manual_
 pulumi.export(StackOutput.SNAPSHOT_EXPORT_BUCKET, snapshot_exports.bucket_name)
 pulumi.export(StackOutput.SNAPSHOT_EXPORT_ROLE_ARN, snapshot_exports.role_arn)
 pulumi.export(StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN, snapshot_exports.kms_key_arn)
+
+# Recovery drills (issue 15): an alarm per drill when none succeeded for drillMaxAgeDays days.
+from dhakacart_infra.aws.drill_alarms import DrillAlarms, DrillAlarmsArgs  # noqa: E402
+
+drill_alarms = (
+    DrillAlarms(
+        "drill-alarms",
+        DrillAlarmsArgs(
+            name_prefix=config.name_prefix,
+            stack=config.stack,
+            max_age_days=config.drills.max_age_days,
+            email_endpoints=[config.alerting.email_to] if config.alerting.email_to else [],
+        ),
+        opts=on_aws,
+    )
+    if config.drills.max_age_days
+    else None
+)
+pulumi.export(StackOutput.DRILL_ALARM_TOPIC_ARN, drill_alarms.topic_arn if drill_alarms else "")

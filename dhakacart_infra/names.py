@@ -78,6 +78,8 @@ class StackOutput(StrEnum):
     ETCD_SNAPSHOT_FOLDER = "etcdSnapshotFolder"
     SERVER_INSTANCE_IDS = "serverInstanceIds"
     AGENT_GROUP_NAME = "agentGroupName"
+    # Recovery drills (issue 15): the topic their "overdue" alarms notify ("" when drillMaxAgeDays is 0).
+    DRILL_ALARM_TOPIC_ARN = "drillAlarmTopicArn"
 
 
 # Recovery drills (issue 15): `ops drill <name>` publishes DRILL_SUCCEEDED_METRIC under this namespace

@@ -70,6 +70,12 @@ class MonitoringConfig:
 
 
 @dataclass(frozen=True)
+class DrillConfig:
+    max_age_days: int
+    """Days without a successful recovery drill before its alarm fires; 0: no drill alarms."""
+
+
+@dataclass(frozen=True)
 class StackConfig:
     project: str
     stack: str
@@ -82,6 +88,7 @@ class StackConfig:
     app: AppConfig
     monitoring: MonitoringConfig
     alerting: AlertReceivers
+    drills: DrillConfig
 
     @property
     def is_production(self) -> bool:
@@ -185,4 +192,5 @@ def build(
             smtp_password=secret("alertSmtpPassword"),
             smtp_username=v["alertSmtpUsername"] or None,
         ),
+        drills=DrillConfig(max_age_days=v["drillMaxAgeDays"]),
     )
