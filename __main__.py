@@ -261,3 +261,27 @@ drill_alarms = (
     else None
 )
 pulumi.export(StackOutput.DRILL_ALARM_TOPIC_ARN, drill_alarms.topic_arn if drill_alarms else "")
+
+# The etcd restore drill's scratch server: its own read-only role, a closed security group, the token.
+from dhakacart_infra.aws.etcd_drill import EtcdDrillAccess, EtcdDrillAccessArgs  # noqa: E402
+
+etcd_drill = EtcdDrillAccess(
+    "etcd-drill",
+    EtcdDrillAccessArgs(
+        name_prefix=config.name_prefix,
+        region=config.region,
+        vpc_id=network.vpc_id,
+        snapshot_bucket_arn=cluster.etcd_snapshot_bucket_arn,
+        snapshot_folder=cluster.etcd_snapshot_folder,
+        snapshot_kms_key_arn=cluster.etcd_snapshot_kms_key_arn,
+        cluster_token=cluster.server_token,
+    ),
+    opts=on_aws,
+)
+pulumi.export(StackOutput.K3S_VERSION, config.cluster.k3s_version)
+pulumi.export(StackOutput.K3S_AMI_ID, cluster.ami_id)
+# The scratch server needs egress without a NAT gateway: a public subnet, as the servers have.
+pulumi.export(StackOutput.ETCD_DRILL_SUBNET_ID, network.public_subnet_ids.apply(lambda ids: ids[0]))
+pulumi.export(StackOutput.ETCD_DRILL_SECURITY_GROUP_ID, etcd_drill.security_group_id)
+pulumi.export(StackOutput.ETCD_DRILL_INSTANCE_PROFILE, etcd_drill.instance_profile_name)
+pulumi.export(StackOutput.ETCD_DRILL_TOKEN_PARAMETER, etcd_drill.token_parameter_name)

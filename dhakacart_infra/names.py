@@ -80,6 +80,13 @@ class StackOutput(StrEnum):
     AGENT_GROUP_NAME = "agentGroupName"
     # Recovery drills (issue 15): the topic their "overdue" alarms notify ("" when drillMaxAgeDays is 0).
     DRILL_ALARM_TOPIC_ARN = "drillAlarmTopicArn"
+    # What `ops drill etcd` launches its scratch server with (aws/etcd_drill.py).
+    K3S_VERSION = "k3sVersion"
+    K3S_AMI_ID = "k3sAmiId"
+    ETCD_DRILL_SUBNET_ID = "etcdDrillSubnetId"
+    ETCD_DRILL_SECURITY_GROUP_ID = "etcdDrillSecurityGroupId"
+    ETCD_DRILL_INSTANCE_PROFILE = "etcdDrillInstanceProfile"
+    ETCD_DRILL_TOKEN_PARAMETER = "etcdDrillTokenParameter"  # noqa: S105 - an output name
 
 
 # Recovery drills (issue 15): `ops drill <name>` publishes DRILL_SUCCEEDED_METRIC under this namespace

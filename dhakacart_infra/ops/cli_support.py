@@ -32,6 +32,7 @@ class OpsContext:
     # The drills' steps that need more than AWS's API (tests inject their own): a DatabaseChecker
     # (drill_database.py) and an etcd drill's remote runner (drill_etcd.py); None means the real one.
     database_checker: Any = None
+    etcd_runner: Any = None
 
     def aws(self, service: str, region: str | None) -> Any:
         if self.client is not None:

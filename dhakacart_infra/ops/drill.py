@@ -24,6 +24,7 @@ from ..names import (
     DRILL_STACK_DIMENSION,
     DRILL_SUCCEEDED_METRIC,
 )
+from .errors import OpsError
 
 # How long a drill's temporary resources may live: the `drill-expires-at` tag says when anything
 # left behind (a crashed runner) may be deleted by anyone without asking.
@@ -107,3 +108,11 @@ def publish_success(cloudwatch: Any, record: DrillRecord, now: Callable[[], date
         datum["Timestamp"] = stamp
     cloudwatch.put_metric_data(Namespace=DRILL_METRIC_NAMESPACE, MetricData=data)
     record.metric_published = True
+
+
+class DrillFailedError(OpsError):
+    """A drill that did not succeed; `record` says how far it got and what it cleaned up."""
+
+    def __init__(self, message: str, record: DrillRecord) -> None:
+        super().__init__(message)
+        self.record = record

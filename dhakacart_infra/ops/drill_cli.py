@@ -20,7 +20,9 @@ from .drill_database import (
     plan_database_drill,
     run_database_drill,
 )
+from .drill_etcd import DEFAULT_INSTANCE_TYPE, LAUNCH_OUTPUTS, SsmRunner, plan_etcd_drill, run_etcd_drill
 from .errors import OpsError, ValidationError
+from .etcd_cli import snapshot_location
 from .restore import STACK_SHAPE_OUTPUTS, parse_restore_time
 from .stack import StackIdentifiers
 from .tunnel import direct, ssm_port_forward
@@ -161,6 +163,69 @@ def drill_database(
             checker,
             now=ops_context().now,
             waiter=ops_context().waiter,
+            timeout=timeout,
+            on_progress=click.echo,
+        )
+    except DrillFailedError as failed:
+        finish(failed.record, ids, record_dir)
+        raise
+    finish(record, ids, record_dir)
+
+
+@drill.command("etcd")
+@stack_options(StackOutput.ETCD_SNAPSHOT_BUCKET, StackOutput.ETCD_SNAPSHOT_FOLDER)
+@click.option("--snapshot", "snapshot_name", metavar="NAME", help="Snapshot to drill (default: the newest).")
+@click.option(
+    "--instance-type",
+    default=DEFAULT_INSTANCE_TYPE,
+    show_default=True,
+    help="EC2 type of the scratch server (the restored API server needs about 2 GiB).",
+)
+@click.option("--created-by", metavar="WHO", help="Tag `created-by` (default: your login name).")
+@timeout_option
+@record_dir_option
+@click.option("--dry-run", is_flag=True, help="Run every check and show the launch request, launch nothing.")
+def drill_etcd(
+    ids: StackIdentifiers,
+    snapshot_name: str | None,
+    instance_type: str,
+    created_by: str | None,
+    timeout: float,
+    record_dir: Path,
+    dry_run: bool,
+) -> None:
+    """Restore the newest etcd snapshot on a scratch server, count its objects, terminate it."""
+    bucket, folder = snapshot_location(ids)
+    region = ids.get(StackOutput.REGION, required=False)
+    outputs = {output: ids.get(output, required=False) for output in LAUNCH_OUTPUTS}
+    plan = plan_etcd_drill(
+        aws_client(ids, "s3"),
+        stack=_stack_name(ids),
+        region=str(region or ""),
+        bucket=bucket,
+        folder=folder,
+        outputs=outputs,
+        now=ops_context().now(),
+        created_by=created_by_or_login(created_by),
+        snapshot_name=snapshot_name,
+        instance_type=instance_type,
+    )
+    if dry_run:
+        shown = {k: v for k, v in plan.request.items() if k != "UserData"}
+        click.echo(
+            f"dry run: checks passed; would restore {plan.settings.snapshot.key} on a scratch server: "
+            f"run_instances {json.dumps(shown, default=str, sort_keys=True)}, then terminate it"
+        )
+        return
+    waiter = ops_context().waiter
+    runner = ops_context().etcd_runner or SsmRunner(aws_client(ids, "ssm"), waiter)
+    try:
+        record = run_etcd_drill(
+            aws_client(ids, "ec2"),
+            runner,
+            plan,
+            now=ops_context().now,
+            waiter=waiter,
             timeout=timeout,
             on_progress=click.echo,
         )

@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 from ..names import DATABASE_DRILL, POSTGRES_PORT, StackOutput
 from . import TOOL_COMMAND
 from .backup import list_snapshots
-from .drill import DRILL_TAG, DrillRecord, drill_tags
+from .drill import DRILL_TAG, DrillFailedError, DrillRecord, drill_tags
 from .errors import MissingIdentifierError, OpsError, RefusedError
 from .progress import Waiter, wait_until
 from .rds import describe_instance, error_code, require_snapshot, tags_of
@@ -444,11 +444,3 @@ def run_database_drill(
 
 class RemoteCheckError(OpsError):
     """The restored copy came up but is not what the shop needs (schema behind, tables missing)."""
-
-
-class DrillFailedError(OpsError):
-    """A drill that did not succeed; `record` says how far it got and what it cleaned up."""
-
-    def __init__(self, message: str, record: DrillRecord) -> None:
-        super().__init__(message)
-        self.record = record

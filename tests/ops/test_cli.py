@@ -27,6 +27,7 @@ COMMANDS = [
     ["etcd", "list"],
     ["drill"],
     ["drill", "database"],
+    ["drill", "etcd"],
 ]
 
 
@@ -46,6 +47,7 @@ def test_every_command_has_help(command: list[str]) -> None:
         ["restore", "pitr"],
         ["export"],
         ["drill", "database"],
+        ["drill", "etcd"],
     ],
 )
 def test_every_changing_command_has_dry_run(command: list[str]) -> None:
