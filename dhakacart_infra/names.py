@@ -81,7 +81,7 @@ class StackOutput(StrEnum):
     # Recovery drills (issue 15): the topic their "overdue" alarms notify ("" when drillMaxAgeDays is 0).
     DRILL_ALARM_TOPIC_ARN = "drillAlarmTopicArn"
     # What `ops drill etcd` launches its scratch server with (aws/etcd_drill.py).
-    K3S_VERSION = "k3sVersion"
+    K3S_VERSION = "clusterK3sVersion"
     K3S_AMI_ID = "k3sAmiId"
     ETCD_DRILL_SUBNET_ID = "etcdDrillSubnetId"
     ETCD_DRILL_SECURITY_GROUP_ID = "etcdDrillSecurityGroupId"
