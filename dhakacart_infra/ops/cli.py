@@ -17,7 +17,8 @@ from .smoke_cli import smoke
 
 @click.group(cls=OpsGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 def cli() -> None:
-    """DhakaCart operations: RDS backups, restores and exports; smoke and load tests of the shop.
+    """DhakaCart operations: RDS backups, restores and exports; etcd snapshots; recovery drills; smoke
+    and load tests of the shop.
 
     Identifiers (instance, bucket, role, key) come from `pulumi stack output --json` for --stack,
     or from flags when the Pulumi CLI is not at hand.

@@ -239,7 +239,7 @@ def test_dependabot_covers_every_ecosystem_in_the_repository() -> None:
 def test_drills_run_weekly_through_oidc_and_keep_their_records() -> None:
     drills = load("drills.yml")
     [schedule] = triggers(drills)["schedule"]
-    minute, hour, day_of_month, month, day_of_week = schedule["cron"].split()
+    _minute, _hour, day_of_month, month, day_of_week = schedule["cron"].split()
     assert (day_of_month, month) == ("*", "*") and day_of_week.isdigit()  # once a week
     assert "workflow_dispatch" in triggers(drills)
     job = drills["jobs"]["drill"]
