@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ..names import DATABASE_DRILL, POSTGRES_PORT, StackOutput
 from . import TOOL_COMMAND
@@ -425,16 +425,24 @@ def run_database_drill(
     except ClientError as exc:
         record.error = f"AWS refused {exc.operation_name}: {error_code(exc)}"
         raise DrillFailedError(record.error, record) from exc
+    except BotoCoreError as exc:
+        record.error = f"cannot talk to AWS: {exc}"
+        raise DrillFailedError(record.error, record) from exc
     finally:
-        cleanup_error: OpsError | None = None
+        cleanup_error: Exception | None = None
         if record.created:
             try:
                 delete_drill_instance(rds, target, timeout=timeout, waiter=waiter)
                 record.cleaned_up.append(f"rds:{target}")
                 on_progress(f"deleting {target} (no final snapshot)")
-            except OpsError as cleanup:
+            except (OpsError, ClientError, BotoCoreError) as cleanup:
                 cleanup_error = cleanup
-                record.error = f"{record.error + '; ' if record.error else ''}{cleanup}"
+                manual = (
+                    f"delete it by hand: aws rds delete-db-instance --db-instance-identifier {target} "
+                    "--skip-final-snapshot --delete-automated-backups"
+                )
+                reason = str(cleanup) if isinstance(cleanup, OpsError) else f"{cleanup}; {manual}"
+                record.error = f"{record.error + '; ' if record.error else ''}{reason}"
                 record.succeeded = False
         record.finished = now()
         if cleanup_error is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ..names import ETCD_DRILL, SHOP_NAMESPACE, StackOutput
 from .drill import DRILL_TAG, DrillFailedError, DrillRecord, drill_tags
@@ -338,6 +338,9 @@ def run_etcd_drill(
     except ClientError as exc:
         record.error = f"AWS refused {exc.operation_name}: {error_code(exc)}"
         raise DrillFailedError(record.error, record) from exc
+    except BotoCoreError as exc:
+        record.error = f"cannot talk to AWS: {exc}"
+        raise DrillFailedError(record.error, record) from exc
     finally:
         cleanup_error: Exception | None = None
         if instance_id is not None:
@@ -345,7 +348,7 @@ def run_etcd_drill(
                 _terminate(ec2, instance_id)
                 record.cleaned_up.append(f"ec2:{instance_id}")
                 on_progress(f"terminating {instance_id}")
-            except (OpsError, ClientError) as exc:
+            except (OpsError, ClientError, BotoCoreError) as exc:
                 cleanup_error = exc
                 hint = f"terminate it by hand: aws ec2 terminate-instances --instance-ids {instance_id}"
                 record.error = (
