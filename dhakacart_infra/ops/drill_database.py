@@ -211,7 +211,8 @@ def drill_identifier(instance_id: str, now: datetime) -> str:
 
 def _as_drill(request: dict[str, Any], tags: list[dict[str, str]]) -> dict[str, Any]:
     """The restore request, made a throw-away: deletable, single-AZ, no backups, tagged as a drill."""
-    drill_keys = {t["Key"] for t in tags}
+    # Pulumi does not manage the copy: the live instance's ManagedBy tag would say it does.
+    drill_keys = {t["Key"] for t in tags} | {"ManagedBy"}
     kept = [t for t in request.get("Tags") or [] if t["Key"] not in drill_keys]
     return {
         **request,
@@ -297,6 +298,9 @@ def differences(source: dict[str, Any], restored: dict[str, Any]) -> list[str]:
     return problems
 
 
+PASSWORD_GRACE_SECONDS = 60
+
+
 def _set_fresh_password(rds: Any, instance_id: str, *, timeout: float, waiter: Waiter) -> str:
     """A random master password for the drill instance only: the live one's is never needed."""
     password = secrets.token_urlsafe(32)
@@ -304,17 +308,27 @@ def _set_fresh_password(rds: Any, instance_id: str, *, timeout: float, waiter: W
         DBInstanceIdentifier=instance_id, MasterUserPassword=password, ApplyImmediately=True
     )
 
+    # RDS may still answer "available" with nothing pending for a moment after the call: the
+    # password counts as applied once the change was seen (pending or resetting), or after a grace.
+    start = waiter.clock()
+    seen = {"change": False}
+
     def poll() -> dict[str, Any]:
-        return describe_instance(rds, instance_id) or {"DBInstanceStatus": "not-visible"}
+        instance = describe_instance(rds, instance_id) or {"DBInstanceStatus": "not-visible"}
+        pending = "MasterUserPassword" in (instance.get("PendingModifiedValues") or {})
+        if pending or instance.get("DBInstanceStatus") != "available":
+            seen["change"] = True
+        return {**instance, "_pending": pending}
+
+    def applied(instance: dict[str, Any]) -> bool:
+        settled = instance.get("DBInstanceStatus") == "available" and not instance["_pending"]
+        return settled and (seen["change"] or waiter.clock() - start >= PASSWORD_GRACE_SECONDS)
 
     wait_until(
         f"new password on {instance_id}",
         poll,
         lambda i: (str(i.get("DBInstanceStatus")), None),
-        done=lambda i: (
-            i.get("DBInstanceStatus") == "available"
-            and "MasterUserPassword" not in (i.get("PendingModifiedValues") or {})
-        ),
+        done=applied,
         failed=lambda i: None,
         timeout=timeout,
         waiter=waiter,

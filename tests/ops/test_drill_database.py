@@ -23,9 +23,11 @@ from dhakacart_infra.names import (
 from dhakacart_infra.ops.drill import DRILL_TAG, EXPIRES_TAG
 from dhakacart_infra.ops.drill_database import (
     KEY_TABLES,
+    PASSWORD_GRACE_SECONDS,
     DatabaseCheck,
     DrillDatabase,
     DrillFailedError,
+    _set_fresh_password,
     check_database_url,
     migration_heads,
     newest_snapshot,
@@ -132,11 +134,12 @@ def test_a_drill_restores_beside_the_live_instance_checks_reports_and_deletes(
     record = only_record(tmp_path)
     assert record["succeeded"] is True and record["backup"] == snapshot_id
     assert record["data_loss_seconds"] == 7200
-    assert record["recovery_seconds"] == 42
+    # moto applies the new password at once, so the drill waits out its grace; then the 42 s check
+    assert record["recovery_seconds"] == PASSWORD_GRACE_SECONDS + 42
     assert record["checks"]["migrations_current"] is True and record["checks"]["row_counts"] == COUNTS
     assert record["created"] == record["cleaned_up"] == [f"rds:{database.instance_id}"]
     assert record["metric_published"] is True
-    assert "data-loss window: 7200s" in result.output and "recovery time: 42s" in result.output
+    assert "data-loss window: 7200s" in result.output and "recovery time: 102s" in result.output
     assert metric_values() == [1.0]
 
 
@@ -360,3 +363,39 @@ def test_the_real_check_reads_alembic_and_counts_rows_of_a_migrated_database(tmp
     assert set(check.row_counts) == set(KEY_TABLES) and check.row_counts["products"] > 0
     behind = check_database_url(url, ("9999_not_yet",))
     assert not behind.migrations_current and "alembic current != head" in behind.problems()[0]
+
+
+class PasswordRds:
+    """RDS after modify_db_instance(MasterUserPassword=...): still "available" with nothing pending
+    for a moment, then resetting, then available again."""
+
+    def __init__(self) -> None:
+        self.states = [
+            {"DBInstanceStatus": "available"},
+            {"DBInstanceStatus": "available", "PendingModifiedValues": {"MasterUserPassword": "****"}},
+            {"DBInstanceStatus": "resetting-master-credentials"},
+            {"DBInstanceStatus": "available"},
+        ]
+        self.modified: dict[str, Any] = {}
+
+    def modify_db_instance(self, **kwargs: Any) -> None:
+        self.modified = kwargs
+
+    def describe_db_instances(self, DBInstanceIdentifier: str) -> dict[str, Any]:
+        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return {"DBInstances": [{"DBInstanceIdentifier": DBInstanceIdentifier, **state}]}
+
+
+def test_the_fresh_password_is_used_only_once_rds_has_applied_it() -> None:
+    rds = PasswordRds()
+    clock = FakeClock()
+    password = _set_fresh_password(rds, "drill-1", timeout=600, waiter=clock.waiter(5))
+    assert rds.modified == {
+        "DBInstanceIdentifier": "drill-1",
+        "MasterUserPassword": password,
+        "ApplyImmediately": True,
+    }
+    assert len(password) >= 32 and rds.states == [
+        {"DBInstanceStatus": "available"}
+    ]  # polled through the reset
+    assert clock.now == 15  # four polls, not the grace
