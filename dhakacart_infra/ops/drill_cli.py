@@ -43,7 +43,8 @@ record_dir_option = click.option(
 
 
 def _stack_name(ids: StackIdentifiers) -> str:
-    return ids.stack or ops_context().selected_stack()
+    """The stack's bare name (`org/project/prod` -> `prod`): what the program's alarms select on."""
+    return (ids.stack or ops_context().selected_stack()).rsplit("/", 1)[-1]
 
 
 def finish(record: DrillRecord, ids: StackIdentifiers, record_dir: Path) -> None:

@@ -202,7 +202,7 @@ PULUMI = {
     "destroy": {"--stack", "--yes"},
     "refresh": {"--stack", "--yes"},
     "import": {"--parent", "--provider", "--generate-code", "--protect", "--stack"},
-    "stack": {"--show-urns", "--stack"},
+    "stack": {"--show-urns", "--show-name", "--stack"},  # --show-name: what the ops tool runs too
     "config": {"--secret", "--path", "--stack", "--plaintext"},
     "state": {"--force", "--stack", "--target-dependents"},
 }

@@ -399,3 +399,10 @@ def test_the_fresh_password_is_used_only_once_rds_has_applied_it() -> None:
         {"DBInstanceStatus": "available"}
     ]  # polled through the reset
     assert clock.now == 15  # four polls, not the grace
+
+
+def test_the_metric_names_the_bare_stack_the_alarms_select(world: StackWorld, tmp_path: Path) -> None:
+    world.take_snapshot()
+    result = invoke(world, FakeChecker(world), "--stack", "acme/dhakacart/dev", "--record-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert metric_values(stack="dev") == [1.0] and only_record(tmp_path)["stack"] == "dev"
