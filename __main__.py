@@ -285,3 +285,23 @@ pulumi.export(StackOutput.ETCD_DRILL_SUBNET_ID, network.public_subnet_ids.apply(
 pulumi.export(StackOutput.ETCD_DRILL_SECURITY_GROUP_ID, etcd_drill.security_group_id)
 pulumi.export(StackOutput.ETCD_DRILL_INSTANCE_PROFILE, etcd_drill.instance_profile_name)
 pulumi.export(StackOutput.ETCD_DRILL_TOKEN_PARAMETER, etcd_drill.token_parameter_name)
+
+# What the role that runs the drills (the drills workflow's DRILL_ROLE_ARN) may do, and no more.
+from dhakacart_infra.aws.drill_runner import DrillRunnerPolicy, DrillRunnerPolicyArgs  # noqa: E402
+
+drill_runner = DrillRunnerPolicy(
+    "drill-runner",
+    DrillRunnerPolicyArgs(
+        name_prefix=config.name_prefix,
+        region=config.region,
+        database_identifier=database.identifier,
+        database_kms_key_arn=database.kms_key_arn,
+        subnet_group=database.subnet_group_name,
+        parameter_group=database.parameter_group_name,
+        etcd_bucket_arn=cluster.etcd_snapshot_bucket_arn,
+        etcd_drill_role_arn=etcd_drill.role_arn,
+        server_instance_ids=cluster.server_instance_ids,
+    ),
+    opts=on_aws,
+)
+pulumi.export(StackOutput.DRILL_RUNNER_POLICY_ARN, drill_runner.policy_arn)

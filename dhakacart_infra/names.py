@@ -87,6 +87,8 @@ class StackOutput(StrEnum):
     ETCD_DRILL_SECURITY_GROUP_ID = "etcdDrillSecurityGroupId"
     ETCD_DRILL_INSTANCE_PROFILE = "etcdDrillInstanceProfile"
     ETCD_DRILL_TOKEN_PARAMETER = "etcdDrillTokenParameter"  # noqa: S105 - an output name
+    # The managed policy to attach to the role that runs the drills (aws/drill_runner.py).
+    DRILL_RUNNER_POLICY_ARN = "drillRunnerPolicyArn"
 
 
 # Recovery drills (issue 15): `ops drill <name>` publishes DRILL_SUCCEEDED_METRIC under this namespace
@@ -98,3 +100,9 @@ DRILL_NAME_DIMENSION = "Drill"
 DATABASE_DRILL = "database"
 ETCD_DRILL = "etcd"
 DRILLS = (DATABASE_DRILL, ETCD_DRILL)
+# The tag on everything a drill creates (its value: the drill), which the drill runner's IAM policy
+# (aws/drill_runner.py) requires before it may change, delete or terminate anything.
+DRILL_TAG = "dhakacart-drill"
+# The SSM documents the drills use: the database check's port forward, the etcd drill's count.
+SSM_PORT_FORWARD_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
+SSM_SHELL_DOCUMENT = "AWS-RunShellScript"

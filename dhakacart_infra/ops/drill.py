@@ -23,13 +23,13 @@ from ..names import (
     DRILL_NAME_DIMENSION,
     DRILL_STACK_DIMENSION,
     DRILL_SUCCEEDED_METRIC,
+    DRILL_TAG,
 )
 from .errors import OpsError
 
 # How long a drill's temporary resources may live: the `drill-expires-at` tag says when anything
 # left behind (a crashed runner) may be deleted by anyone without asking.
 DRILL_LIFETIME = timedelta(hours=6)
-DRILL_TAG = "dhakacart-drill"
 EXPIRES_TAG = "drill-expires-at"
 DEFAULT_RECORD_DIR = Path("build") / "drills"
 

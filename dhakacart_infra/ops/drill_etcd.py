@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..names import ETCD_DRILL, SHOP_NAMESPACE, StackOutput
+from ..names import ETCD_DRILL, SHOP_NAMESPACE, SSM_SHELL_DOCUMENT, StackOutput
 from .drill import DRILL_TAG, DrillFailedError, DrillRecord, drill_tags
 from .errors import MissingIdentifierError, OpsError, RefusedError, RemoteFailureError, WaitTimeoutError
 from .etcd import EtcdSnapshot, choose_snapshot, list_etcd_snapshots
@@ -174,7 +174,7 @@ class SsmRunner:
     def run(self, instance_id: str, commands: list[str]) -> RemoteResult:
         sent = self.ssm.send_command(
             InstanceIds=[instance_id],
-            DocumentName="AWS-RunShellScript",
+            DocumentName=SSM_SHELL_DOCUMENT,
             Comment="dhakacart etcd drill: count the restored objects",
             Parameters={"commands": commands},
             TimeoutSeconds=60,

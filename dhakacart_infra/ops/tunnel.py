@@ -16,9 +16,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from ..names import SSM_PORT_FORWARD_DOCUMENT
 from .errors import OpsError
 
-PORT_FORWARD_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
+PORT_FORWARD_DOCUMENT = SSM_PORT_FORWARD_DOCUMENT
 READY_TIMEOUT_SECONDS = 60
 
 
