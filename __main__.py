@@ -255,3 +255,66 @@ pulumi.export(StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS, config.backups.manual_
 pulumi.export(StackOutput.SNAPSHOT_EXPORT_BUCKET, snapshot_exports.bucket_name)
 pulumi.export(StackOutput.SNAPSHOT_EXPORT_ROLE_ARN, snapshot_exports.role_arn)
 pulumi.export(StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN, snapshot_exports.kms_key_arn)
+
+# Recovery drills (issue 15): an alarm per drill when none succeeded for drillMaxAgeDays days.
+from dhakacart_infra.aws.drill_alarms import DrillAlarms, DrillAlarmsArgs  # noqa: E402
+
+drill_alarms = (
+    DrillAlarms(
+        "drill-alarms",
+        DrillAlarmsArgs(
+            name_prefix=config.name_prefix,
+            stack=config.stack,
+            max_age_days=config.drills.max_age_days,
+            email_endpoints=[config.alerting.email_to] if config.alerting.email_to else [],
+        ),
+        opts=on_aws,
+    )
+    if config.drills.max_age_days
+    else None
+)
+pulumi.export(StackOutput.DRILL_ALARM_TOPIC_ARN, drill_alarms.topic_arn if drill_alarms else "")
+
+# The etcd restore drill's scratch server: its own read-only role, a closed security group, the token.
+from dhakacart_infra.aws.etcd_drill import EtcdDrillAccess, EtcdDrillAccessArgs  # noqa: E402
+
+etcd_drill = EtcdDrillAccess(
+    "etcd-drill",
+    EtcdDrillAccessArgs(
+        name_prefix=config.name_prefix,
+        region=config.region,
+        vpc_id=network.vpc_id,
+        snapshot_bucket_arn=cluster.etcd_snapshot_bucket_arn,
+        snapshot_folder=cluster.etcd_snapshot_folder,
+        snapshot_kms_key_arn=cluster.etcd_snapshot_kms_key_arn,
+        cluster_token=cluster.server_token,
+    ),
+    opts=on_aws,
+)
+pulumi.export(StackOutput.K3S_VERSION, config.cluster.k3s_version)
+pulumi.export(StackOutput.K3S_AMI_ID, cluster.ami_id)
+# The scratch server needs egress without a NAT gateway: a public subnet, as the servers have.
+pulumi.export(StackOutput.ETCD_DRILL_SUBNET_ID, network.public_subnet_ids.apply(lambda ids: ids[0]))
+pulumi.export(StackOutput.ETCD_DRILL_SECURITY_GROUP_ID, etcd_drill.security_group_id)
+pulumi.export(StackOutput.ETCD_DRILL_INSTANCE_PROFILE, etcd_drill.instance_profile_name)
+pulumi.export(StackOutput.ETCD_DRILL_TOKEN_PARAMETER, etcd_drill.token_parameter_name)
+
+# What the role that runs the drills (the drills workflow's DRILL_ROLE_ARN) may do, and no more.
+from dhakacart_infra.aws.drill_runner import DrillRunnerPolicy, DrillRunnerPolicyArgs  # noqa: E402
+
+drill_runner = DrillRunnerPolicy(
+    "drill-runner",
+    DrillRunnerPolicyArgs(
+        name_prefix=config.name_prefix,
+        region=config.region,
+        database_identifier=database.identifier,
+        database_kms_key_arn=database.kms_key_arn,
+        subnet_group=database.subnet_group_name,
+        parameter_group=database.parameter_group_name,
+        etcd_bucket_arn=cluster.etcd_snapshot_bucket_arn,
+        etcd_drill_role_arn=etcd_drill.role_arn,
+        server_instance_ids=cluster.server_instance_ids,
+    ),
+    opts=on_aws,
+)
+pulumi.export(StackOutput.DRILL_RUNNER_POLICY_ARN, drill_runner.policy_arn)

@@ -756,6 +756,21 @@ KEYS: tuple[Key, ...] = (
         "SMTP password, with alertEmailTo (secret).",
         "<SMTP password>",
     ),
+    # Recovery drills (issue 15)
+    Key(
+        "drillMaxAgeDays",
+        Integer(
+            0,
+            7,
+            " (0 turns the alarms off; a CloudWatch alarm with a one-day period looks back at most 7 days)",
+        ),
+        "drills",
+        "Days without a successful recovery drill (`ops drill database`, `ops drill etcd`) before its "
+        "CloudWatch alarm notifies the drill topic; 0: no drill alarms (dev).",
+        "7",
+        dev=0,
+        prod=7,
+    ),
 )
 
 KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}
@@ -767,4 +782,5 @@ SECTIONS = {
     "shop": "The shop",
     "monitoring": "Monitoring and logs",
     "alerts": "Alerts",
+    "drills": "Recovery drills",
 }

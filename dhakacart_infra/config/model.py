@@ -72,6 +72,12 @@ class MonitoringConfig:
 
 
 @dataclass(frozen=True)
+class DrillConfig:
+    max_age_days: int
+    """Days without a successful recovery drill before its alarm fires; 0: no drill alarms."""
+
+
+@dataclass(frozen=True)
 class StackConfig:
     project: str
     stack: str
@@ -84,6 +90,7 @@ class StackConfig:
     app: AppConfig
     monitoring: MonitoringConfig
     alerting: AlertReceivers
+    drills: DrillConfig
 
     @property
     def is_production(self) -> bool:
@@ -192,4 +199,5 @@ def build(
             smtp_password=secret("alertSmtpPassword"),
             smtp_username=v["alertSmtpUsername"] or None,
         ),
+        drills=DrillConfig(max_age_days=v["drillMaxAgeDays"]),
     )

@@ -235,6 +235,22 @@ def maintenance_window_is_a_window(values: Values, environment: str) -> list[Fin
     return []
 
 
+def production_drill_alarms(values: Values, environment: str) -> list[Finding]:
+    """In prod, `drillMaxAgeDays` is at least 1: an untested backup must not go unnoticed."""
+    days = values.get("drillMaxAgeDays")
+    if environment == "prod" and days == 0:
+        return [
+            Finding(
+                "drillMaxAgeDays",
+                days,
+                "must be at least 1 in prod: without the drill alarms nobody notices that the backups "
+                "stopped being proven restorable",
+                "7",
+            )
+        ]
+    return []
+
+
 RULES: tuple[Rule, ...] = (
     admin_api_not_world_open,
     production_protections,
@@ -246,4 +262,5 @@ RULES: tuple[Rule, ...] = (
     agent_group_bounds,
     strict_spread_is_satisfiable,
     maintenance_window_is_a_window,
+    production_drill_alarms,
 )
