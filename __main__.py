@@ -11,6 +11,11 @@ from dhakacart_infra.aws.loki_bucket import LokiBucket, LokiBucketArgs
 from dhakacart_infra.aws.network import Network, NetworkArgs
 from dhakacart_infra.aws.snapshot_exports import SnapshotExports, SnapshotExportsArgs
 from dhakacart_infra.config import load_config
+from dhakacart_infra.config.upgrade_gate import (
+    gated_k3s_version,
+    last_deployed_k3s_version,
+    this_stack_reference,
+)
 from dhakacart_infra.k8s.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from dhakacart_infra.k8s.hosts import grafana_host, shop_host
 from dhakacart_infra.k8s.k3s_upgrades import K3sUpgrades, K3sUpgradesArgs
@@ -207,7 +212,13 @@ autoscaler = ClusterAutoscaler(
 # k3sVersion, kernel reboots one node at a time, both paced by the shop's PodDisruptionBudgets.
 upgrades = K3sUpgrades(
     "k3s-upgrades",
-    K3sUpgradesArgs(k3s_version=config.cluster.k3s_version, window=config.cluster.maintenance),
+    K3sUpgradesArgs(
+        # Forward only, one minor at a time, from what the last `pulumi up` deployed.
+        k3s_version=gated_k3s_version(
+            last_deployed_k3s_version(this_stack_reference()), config.cluster.k3s_version, config.stack
+        ),
+        window=config.cluster.maintenance,
+    ),
     opts=on_k3s,
 )
 reboots = Reboots(

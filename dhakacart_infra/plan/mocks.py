@@ -113,8 +113,11 @@ class RecordedResource:
 class PlanMocks(pulumi.runtime.Mocks):
     """Realistic answers for the resources and calls this program uses; anything else is an error."""
 
-    def __init__(self, region: str = "ap-south-1") -> None:
+    def __init__(self, region: str = "ap-south-1", last_outputs: dict[str, Any] | None = None) -> None:
         self.region = region
+        # What a StackReference to this stack reads: the outputs of its last `pulumi up` (none: a
+        # stack never deployed).
+        self.last_outputs = dict(last_outputs or {})
         self._secret_outputs: dict[tuple[str, str], list[str]] = {}
         # AWS provider URN -> its default_tags, merged into each resource's tagsAll like the engine.
         self._aws_default_tags: dict[str, dict[str, str]] = {}
@@ -134,6 +137,8 @@ class PlanMocks(pulumi.runtime.Mocks):
         state = dict(inputs)
         resource_id = self._resource_id(args.typ, args.name)
         state.update(self._extra_state(args.typ, args.name, inputs, resource_id))
+        if args.typ == "pulumi:pulumi:StackReference":
+            state.update(outputs=dict(self.last_outputs), secretOutputNames=[])
         # An Auto Scaling group's tags are a list of its own, which the provider's default tags skip.
         if args.typ.startswith("aws:") and not isinstance(inputs.get("tags"), list):
             provider_urn = (args.provider or "").rsplit("::", 1)[0]

@@ -200,12 +200,15 @@ def run_program(
     secret_overrides: dict[str, Any] | None = None,
     remove: Iterable[str] = (),
     program: Callable[[], Any] | None = None,
+    last_outputs: dict[str, Any] | None = None,
 ) -> PlanResult:
     """Runs `__main__.py` (or `program`) under mocks with `stack`'s config and records it all.
 
     `overrides` sets config keys in plain text (`"dhakacart:multiAz": False`), `secret_overrides`
     sets them as `pulumi config set --secret` would (the value, marked secret), `remove` unsets
     them: tests use these to exercise the program's validation exactly as a stack file would.
+    `last_outputs` are the outputs of the stack's last deployment, as a StackReference to itself
+    reads them (default: none, a stack never deployed).
     """
     project, config, secret_keys = load_stack_config(stack, root)
 
@@ -223,7 +226,7 @@ def run_program(
         secret_keys = [*(k for k in secret_keys if k != full(key)), full(key)]
 
     region = config.get("aws:region", "ap-south-1")
-    mocks = PlanMocks(region=region)
+    mocks = PlanMocks(region=region, last_outputs=last_outputs)
     monitor = RecordingMonitor(mocks)
     pulumi_settings.ROOT.set(None)  # a fresh root Stack for every run in this process
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dhakacart_infra.charts import crd_keys
+from dhakacart_infra.errors import ConfigError
 from dhakacart_infra.k8s import k3s_upgrades
 from dhakacart_infra.plan.manifests import RECORDED_CRD_FACTS, recorded_crd_problems
 from dhakacart_infra.plan.runner import read_stack_config
@@ -107,9 +108,39 @@ def test_the_recorded_schema_knows_the_complete_condition_the_runbook_reads():
 
 
 def test_a_maintenance_window_that_ends_before_it_starts_is_refused(run_stack):
-    from dhakacart_infra.errors import ConfigError
-
     with pytest.raises(
         ConfigError, match=r"maintenanceEnd = '01:00': must be after maintenanceStart \(02:00\)"
     ):
         run_stack("dev", overrides={"maintenanceEnd": "01:00"})
+
+
+def _plan_versions(plan) -> set[str]:
+    return {p["spec"]["version"] for p in plans(plan).values()}
+
+
+def test_the_cluster_moves_forward_from_what_the_last_deployment_recorded(run_stack):
+    moved = run_stack(
+        "prod", overrides={"k3sVersion": "v1.36.4+k3s1"}, last_outputs={"clusterK3sVersion": "v1.35.8+k3s1"}
+    )
+    assert _plan_versions(moved) == {"v1.36.4+k3s1"}
+    assert moved.outputs["clusterK3sVersion"] == "v1.36.4+k3s1"  # what the next run checks against
+
+
+def test_a_downgrade_of_the_running_cluster_is_refused_with_the_fix(run_stack):
+    with pytest.raises(ConfigError) as error:
+        run_stack("prod", last_outputs={"clusterK3sVersion": "v1.36.4+k3s1"})
+    text = str(error.value)
+    assert "k3sVersion = 'v1.35.8+k3s1': would downgrade the running cluster from v1.36.4+k3s1" in text
+    assert "fix: pulumi config set --stack prod k3sVersion v1.36.4+k3s1" in text
+
+
+def test_a_skipped_minor_is_refused_and_the_fix_names_the_next_one(run_stack):
+    with pytest.raises(ConfigError) as error:
+        run_stack(
+            "prod",
+            overrides={"k3sVersion": "v1.36.4+k3s1"},
+            last_outputs={"clusterK3sVersion": "v1.34.11+k3s1"},
+        )
+    text = str(error.value)
+    assert "skips a minor: the cluster runs v1.34.11+k3s1" in text
+    assert "fix: pulumi config set --stack prod k3sVersion v1.35.8+k3s1" in text
