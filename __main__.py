@@ -13,6 +13,7 @@ from dhakacart_infra.aws.snapshot_exports import SnapshotExports, SnapshotExport
 from dhakacart_infra.config import load_config
 from dhakacart_infra.config.upgrade_gate import (
     gated_k3s_version,
+    joining_agents_k3s_version,
     last_deployed_k3s_version,
     this_stack_reference,
 )
@@ -85,6 +86,9 @@ cluster = K3sCluster(
     opts=on_aws,
 )
 
+# What the cluster runs now, as the last `pulumi up` recorded it: upgrades move forward from it.
+running_k3s_version = last_deployed_k3s_version(this_stack_reference())
+
 agents = K3sAgents(
     "k3s-agents",
     K3sAgentsArgs(
@@ -94,7 +98,7 @@ agents = K3sAgents(
         subnet_ids=network.public_subnet_ids,
         security_group_id=network.cluster_security_group_id,
         settings=config.cluster.agents,
-        k3s_version=config.cluster.k3s_version,
+        k3s_version=joining_agents_k3s_version(running_k3s_version, config.cluster.k3s_version),
         api_host=entry.dns_name,
         agent_token=cluster.agent_token,
         ingress_target_group_arns=entry.ingress_target_group_arns,
@@ -214,9 +218,7 @@ upgrades = K3sUpgrades(
     "k3s-upgrades",
     K3sUpgradesArgs(
         # Forward only, one minor at a time, from what the last `pulumi up` deployed.
-        k3s_version=gated_k3s_version(
-            last_deployed_k3s_version(this_stack_reference()), config.cluster.k3s_version, config.stack
-        ),
+        k3s_version=gated_k3s_version(running_k3s_version, config.cluster.k3s_version, config.stack),
         window=config.cluster.maintenance,
     ),
     opts=on_k3s,

@@ -51,3 +51,13 @@ def gated_k3s_version(running: pulumi.Input[Any], wanted: str, stack: str) -> pu
 
 def last_deployed_k3s_version(reference: pulumi.StackReference) -> pulumi.Output[Any]:
     return reference.get_output(StackOutput.K3S_VERSION)
+
+
+def joining_agents_k3s_version(running: pulumi.Input[Any], wanted: str) -> pulumi.Output[str]:
+    """What a new agent installs: the release the cluster runs (a kubelet must never be newer than
+    the API servers, which the Plans upgrade first), or `wanted` on a stack never deployed. So a
+    changed k3sVersion leaves the agents' launch template alone until it is deployed; the next
+    `pulumi up` then rolls the agents once more onto fresh instances of the release they run."""
+    return pulumi.Output.from_input(running).apply(
+        lambda value: value if isinstance(value, str) and K3sRelease.parse(value) else wanted
+    )

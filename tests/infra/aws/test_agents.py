@@ -124,3 +124,25 @@ def test_bounds_that_cannot_work_are_refused(run_stack, overrides, message):
 
     with pytest.raises(ConfigError, match=message):
         run_stack("prod", overrides=overrides)
+
+
+def _agent_k3s_version(plan) -> str:
+    user_data = yaml.safe_load(base64.b64decode(reveal(plan.one(TEMPLATE).inputs["userData"])))
+    env = next(f["content"] for f in user_data["write_files"] if f["path"] == "/etc/dhakacart/node.env")
+    return dict(line.split("=", 1) for line in env.splitlines())["K3S_VERSION"]
+
+
+def test_new_agents_install_what_the_cluster_runs_not_what_it_is_being_upgraded_to(run_stack):
+    # A new stack: the configured release.
+    assert _agent_k3s_version(run_stack("prod")) == "v1.35.8+k3s1"
+    # An upgrade in flight: the Plans move to v1.36, agents that join meanwhile stay on v1.35, so a
+    # kubelet is never newer than the servers and the template does not roll the group mid-upgrade.
+    upgrading = run_stack(
+        "prod", overrides={"k3sVersion": "v1.36.4+k3s1"}, last_outputs={"clusterK3sVersion": "v1.35.8+k3s1"}
+    )
+    assert _agent_k3s_version(upgrading) == "v1.35.8+k3s1"
+    # The next pulumi up, the upgrade deployed: agents join on the new release.
+    after = run_stack(
+        "prod", overrides={"k3sVersion": "v1.36.4+k3s1"}, last_outputs={"clusterK3sVersion": "v1.36.4+k3s1"}
+    )
+    assert _agent_k3s_version(after) == "v1.36.4+k3s1"

@@ -58,3 +58,24 @@ def test_kured_is_privileged_only_in_its_own_namespace_and_kept_from_the_metadat
     release = stack_plan.one("kubernetes:helm.sh/v3:Release", "reboots-kured")
     policy = stack_plan.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "reboots-deny-instance-metadata")
     assert stack_plan.waits_for(release, policy)
+
+
+def test_the_runbook_names_exactly_what_the_code_deploys():
+    from pathlib import Path
+
+    from dhakacart_infra.k8s import k3s_upgrades
+    from dhakacart_infra.names import KURED_NAMESPACE, SYSTEM_UPGRADE_NAMESPACE
+
+    runbook = (Path(__file__).resolve().parents[3] / "docs" / "RUNBOOK.md").read_text()
+    upgrades = runbook.split("## K3s upgrades\n", 1)[1].split("\n## ", 1)[0]
+    reboot = runbook.split("## Kernel reboots\n", 1)[1].split("\n## ", 1)[0]
+    assert f"kubectl -n {SYSTEM_UPGRADE_NAMESPACE} get plans" in upgrades
+    assert (
+        f"kubectl -n {SYSTEM_UPGRADE_NAMESPACE} scale deployment/system-upgrade-controller --replicas=0"
+        in upgrades
+    )
+    assert k3s_upgrades.SERVICE_ACCOUNT == "system-upgrade"  # the release manifest's, which the Plans name
+    assert f"kubectl -n {KURED_NAMESPACE} annotate daemonset {reboots.RELEASE_NAME}" in reboot
+    assert all(f"`{alert}`" in reboot for alert in SHOP_SUFFERING_ALERTS)
+    assert f"after {int(reboots.LOCK_TTL.rstrip('h'))} hours (`lockTtl`)" in reboot
+    assert f"every {int(reboots.CHECK_PERIOD.rstrip('m'))} minutes" in reboot
