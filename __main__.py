@@ -155,6 +155,7 @@ shop = Storefront(
         web=config.app.web,
         api=config.app.api,
         strict_spread=config.app.strict_spread,
+        rate_limits=config.app.rate_limits,
     ),
     opts=on_k3s,
 )

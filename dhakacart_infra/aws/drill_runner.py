@@ -53,11 +53,22 @@ def drill_runner_policy(s: DrillRunnerScope) -> str:
     drill_db = f"{rds}:db:{s.database_identifier}-drill-*"
     return policy_document(
         {
-            "Sid": "Describe",
+            # The database and its snapshots, and the drill's own copies: nothing else of RDS.
+            "Sid": "DescribeThisDatabase",
+            "Effect": "Allow",
+            "Action": ["rds:DescribeDBInstances", "rds:DescribeDBSnapshots"],
+            "Resource": [
+                f"{rds}:db:{s.database_identifier}",
+                drill_db,
+                f"{rds}:snapshot:{s.database_identifier}-*",
+                f"{rds}:snapshot:rds:{s.database_identifier}-*",
+            ],
+        },
+        {
+            # These three take no resource in IAM (they allow only "*").
+            "Sid": "DescribeInstancesAndCommands",
             "Effect": "Allow",
             "Action": [
-                "rds:DescribeDBInstances",
-                "rds:DescribeDBSnapshots",
                 "ec2:DescribeInstances",
                 "ssm:DescribeInstanceInformation",
                 "ssm:GetCommandInvocation",

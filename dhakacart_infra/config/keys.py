@@ -38,6 +38,9 @@ _DAY = "(mo|tu|we|th|fr|sa|su)"
 DAYS = rf"{_DAY}(,{_DAY})*"
 CLOCK = r"([01]\d|2[0-3]):[0-5]\d"
 CLOCK_REASON = "is not a time of day like 02:00 (HH:MM, 24 hours)"
+_ONE_LIMIT = r"[1-9]\d* per (second|minute|hour|day)"
+RATE_LIMIT = rf"{_ONE_LIMIT}(; ?{_ONE_LIMIT})*"
+RATE_LIMIT_REASON = "is not a rate limit like '300 per minute' (or several: '300 per minute; 5000 per hour')"
 
 
 class _Required:
@@ -643,6 +646,24 @@ KEYS: tuple[Key, ...] = (
         "The shop's container image with an explicit version tag that is not latest.",
         "ghcr.io/dhakacart/shop:1.0.0",
         dev=REQUIRED,
+    ),
+    Key(
+        "rateLimitDefault",
+        Text(RATE_LIMIT, RATE_LIMIT_REASON, samples=("1 per second", "300 per minute; 5000 per hour")),
+        "shop",
+        "Requests per client address to every route of the shop, counted once across all pods and "
+        "workers (Flask-Limiter notation; several joined by ;).",
+        "300 per minute",
+        dev="300 per minute",
+    ),
+    Key(
+        "rateLimitAuth",
+        Text(RATE_LIMIT, RATE_LIMIT_REASON, samples=("1 per minute", "20 per minute; 100 per day")),
+        "shop",
+        "Log-in and registration attempts per client address (API and storefront), counted once "
+        "across all pods and workers.",
+        "10 per minute",
+        dev="10 per minute",
     ),
     Key(
         "web",

@@ -18,7 +18,7 @@ from ..aws.cluster import ServerPoolSettings
 from ..aws.database import DatabaseSettings
 from ..k8s.alertmanager import AlertReceivers
 from ..k8s.maintenance_window import MaintenanceWindow
-from ..k8s.storefront import WorkloadSizing
+from ..k8s.storefront import RateLimits, WorkloadSizing
 from ..tags import standard_tags
 from .keys import retention_days
 
@@ -60,6 +60,7 @@ class AppConfig:
     api: WorkloadSizing
     strict_spread: bool
     """Never schedule the shop unevenly over zones and nodes (zoneSpread strict)."""
+    rate_limits: RateLimits
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ def build(
             web=_sizing(v["web"]),
             api=_sizing(v["api"]),
             strict_spread=v["zoneSpread"] == "strict",
+            rate_limits=RateLimits(default=v["rateLimitDefault"], auth=v["rateLimitAuth"]),
         ),
         monitoring=MonitoringConfig(
             prometheus_retention=v["prometheusRetention"],

@@ -50,6 +50,9 @@ class ShopNetworkPoliciesArgs:
     app_port: int
     metrics_port: int
     monitoring_namespace: str = MONITORING_NAMESPACE
+    rate_limit_store_labels: dict[str, str] | None = None
+    """The shared rate-limit store's pod labels: only the serving pods may talk to it."""
+    rate_limit_store_port: int = 6379
 
 
 def _from_namespace(namespace: str, pod_labels: dict[str, str] | None = None) -> dict:
@@ -133,6 +136,21 @@ class ShopNetworkPolicies(pulumi.ComponentResource):
                 }],
             }),
         ]
+        if args.rate_limit_store_labels:
+            store = {"matchLabels": dict(args.rate_limit_store_labels)}
+            port = [{"protocol": "TCP", "port": args.rate_limit_store_port}]
+            self.policies += [
+                policy("allow-app-to-rate-limits", {
+                    "podSelector": serving,
+                    "policyTypes": ["Egress"],
+                    "egress": [{"to": [{"podSelector": store}], "ports": port}],
+                }),
+                policy("allow-rate-limits-from-app", {
+                    "podSelector": store,
+                    "policyTypes": ["Ingress"],
+                    "ingress": [{"from": [{"podSelector": serving}], "ports": port}],
+                }),
+            ]
         self.register_outputs({"policy_names": [p.metadata["name"] for p in self.policies]})
 
 

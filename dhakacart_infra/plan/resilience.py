@@ -1,10 +1,10 @@
 """What losing one availability zone leaves running, proven from the plan alone.
 
 For each zone the stack uses: etcd keeps its quorum (a majority of the servers outside the zone),
-the load balancer keeps an API target and an ingress target in another zone, and each shop
-Deployment keeps a ready pod elsewhere. The last needs the HPA's minimum and the spread rules: with
-a strict zone spread (maxSkew 1, DoNotSchedule) no zone holds more than ceil(min / zones) pods, so
-at least min - ceil(min / zones) survive; a preferred spread promises nothing (every pod may sit in
+the load balancer keeps an API target and an ingress target in another zone, and each serving
+Deployment (one an HPA scales: web and api) keeps a ready pod elsewhere. The last needs the HPA's
+minimum and the spread rules: with a strict zone spread (maxSkew 1, DoNotSchedule) no zone holds
+more than ceil(min / zones) pods, so at least min - ceil(min / zones) survive; a preferred spread promises nothing (every pod may sit in
 one zone). The same arithmetic shows the PDB keeps a pod per zone through a drain: with
 maxUnavailable 1 a drain takes one pod at a time, and strict spread leaves floor(min / zones) in
 each zone, so min >= 2 x zones keeps one per zone while a node drains.
@@ -140,7 +140,9 @@ def _ready_pods(plan: PlanResult, zone_count: int) -> list[Check]:
     for record in sorted(plan.of_type(DEPLOYMENT), key=lambda r: r.name):
         name = record.inputs["metadata"]["name"]
         spec = record.inputs["spec"]
-        minimum = minima.get(name, int(spec.get("replicas", 1)))
+        if name not in minima:
+            continue  # not a serving workload (the rate-limit store: the shop fails open without it)
+        minimum = minima[name]
         if not _spread_is_strict(spec["template"]["spec"]):
             checks.append(
                 Check(

@@ -2,5 +2,12 @@
 
 from .component import Storefront, StorefrontArgs
 from .pods import GUNICORN_GRACEFUL_TIMEOUT_SECONDS, WorkloadSizing
+from .settings import RateLimits
 
-__all__ = ["GUNICORN_GRACEFUL_TIMEOUT_SECONDS", "Storefront", "StorefrontArgs", "WorkloadSizing"]
+__all__ = [
+    "GUNICORN_GRACEFUL_TIMEOUT_SECONDS",
+    "RateLimits",
+    "Storefront",
+    "StorefrontArgs",
+    "WorkloadSizing",
+]

@@ -26,8 +26,9 @@ from ..network_policies import ShopNetworkPolicies, ShopNetworkPoliciesArgs
 from ..rbac import OperatorRole, OperatorRoleArgs
 from .ingress import shop_ingress
 from .pods import WorkloadSizing, migration_pod_spec
+from .rate_limits import VALKEY_PORT, rate_limit_store
 from .serving import ServingWorkload, serving_workload
-from .settings import app_config_map, app_environment, app_secret
+from .settings import RateLimits, app_config_map, app_environment, app_secret
 
 # The targets: (CPU %, memory %) of the requests.
 AUTOSCALING_TARGETS = {API_COMPONENT: (70, 80), WEB_COMPONENT: (75, 85)}
@@ -52,6 +53,7 @@ class StorefrontArgs:
     database_port: pulumi.Input[int]
     web: WorkloadSizing
     api: WorkloadSizing
+    rate_limits: RateLimits
     log_level: str = "INFO"
     web_concurrency: int = 2
     strict_spread: bool = False
@@ -97,6 +99,7 @@ class Storefront(pulumi.ComponentResource):
             opts=child,
         )
         ns = self.namespace.metadata["name"]
+        self.rate_limit_store = rate_limit_store(name, ns, self)
         self.network_policies = ShopNetworkPolicies(
             f"{name}-network",
             ShopNetworkPoliciesArgs(
@@ -109,6 +112,8 @@ class Storefront(pulumi.ComponentResource):
                 app_port=APP_PORT,
                 metrics_port=METRICS_PORT,
                 monitoring_namespace=args.monitoring_namespace,
+                rate_limit_store_labels=self.rate_limit_store.pod_labels,
+                rate_limit_store_port=VALKEY_PORT,
             ),
             opts=child,
         )
@@ -131,13 +136,21 @@ class Storefront(pulumi.ComponentResource):
         self.secret_key = random.RandomPassword(
             f"{name}-secret-key", length=SECRET_KEY_LENGTH, special=False, opts=child
         )
-        self.secret = app_secret(f"{name}-app-secret", ns, args.database_url, self.secret_key.result, child)
+        self.secret = app_secret(
+            f"{name}-app-secret",
+            ns,
+            args.database_url,
+            self.secret_key.result,
+            self.rate_limit_store.storage_uri,
+            child,
+        )
         self.config_map = app_config_map(
             f"{name}-app-config",
             ns,
             host,
             log_level=args.log_level,
             web_concurrency=args.web_concurrency,
+            rate_limits=args.rate_limits,
             opts=child,
         )
         app_env = app_environment(self.secret, self.config_map)

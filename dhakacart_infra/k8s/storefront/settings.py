@@ -6,6 +6,8 @@ migration Job and the Deployments that reference it roll out with it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -13,7 +15,16 @@ from ...names import SHOP_APP_NAME, SHOP_METRICS_PORT
 from ..labels import recommended_labels
 from .pods import GUNICORN_GRACEFUL_TIMEOUT_SECONDS, AppEnvironment
 
-SECRET_KEYS = ("DATABASE_URL", "SECRET_KEY")
+
+@dataclass(frozen=True)
+class RateLimits:
+    """What the stack configuration decides (rateLimitDefault, rateLimitAuth): Flask-Limiter strings."""
+
+    default: str
+    auth: str
+
+
+SECRET_KEYS = ("DATABASE_URL", "SECRET_KEY", "RATELIMIT_STORAGE_URI")
 
 
 def app_secret(
@@ -21,15 +32,23 @@ def app_secret(
     namespace: pulumi.Input[str],
     database_url: pulumi.Input[str],
     secret_key: pulumi.Input[str],
+    rate_limit_storage_uri: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
 ) -> k8s.core.v1.Secret:
-    """`database_url` is the Database component's `connection_url`, which requires TLS by construction."""
+    """`database_url` is the Database component's `connection_url`, which requires TLS by construction;
+    `rate_limit_storage_uri` names the shared rate-limit store with its password."""
     return k8s.core.v1.Secret(
         name,
         metadata={"namespace": namespace, "labels": recommended_labels(SHOP_APP_NAME, "app")},
         type="Opaque",
         immutable=True,
-        string_data=pulumi.Output.secret({"DATABASE_URL": database_url, "SECRET_KEY": secret_key}),
+        string_data=pulumi.Output.secret(
+            {
+                "DATABASE_URL": database_url,
+                "SECRET_KEY": secret_key,
+                "RATELIMIT_STORAGE_URI": rate_limit_storage_uri,
+            }
+        ),
         opts=opts,
     )
 
@@ -41,6 +60,7 @@ def app_config_map(
     *,
     log_level: str,
     web_concurrency: int,
+    rate_limits: RateLimits,
     opts: pulumi.ResourceOptions,
 ) -> k8s.core.v1.ConfigMap:
     return k8s.core.v1.ConfigMap(
@@ -61,6 +81,9 @@ def app_config_map(
             # Traefik is the one proxy in front: its X-Forwarded-For names the client (rate limits
             # and logs see clients, not Traefik).
             "TRUSTED_PROXY_HOPS": "1",
+            # One count for every worker and pod (the store is in the Secret's storage URI).
+            "RATELIMIT_DEFAULT": rate_limits.default,
+            "RATELIMIT_AUTH": rate_limits.auth,
         },
         opts=opts,
     )

@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from dhakacart_infra.k8s.hosts import shop_host
-from dhakacart_infra.k8s.storefront import Storefront, StorefrontArgs
+from dhakacart_infra.k8s.storefront import RateLimits, Storefront, StorefrontArgs
 from dhakacart_infra.k8s.tls import PRODUCTION_ISSUER, STAGING_ISSUER, Tls, TlsArgs
 from dhakacart_infra.plan.runner import PlanResult, run_program
 
@@ -68,6 +68,7 @@ def shop_program(
                 database_port=pulumi.Output.from_input(5432),
                 web=sizes["web"],
                 api=sizes["api"],
+                rate_limits=RateLimits(default="300 per minute", auth="10 per minute"),
             ),
             opts=pulumi.ResourceOptions(provider=provider),
         )

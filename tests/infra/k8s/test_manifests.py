@@ -75,8 +75,11 @@ def test_no_secret_reaches_the_disk(written):
 
 
 def test_a_secrets_keys_stay_and_its_values_become_placeholders(written):
-    [secret] = [_load(p) for p in written.objects if "__Secret__" in p.name]
-    assert secret["stringData"] == {"DATABASE_URL": SECRET_PLACEHOLDER, "SECRET_KEY": SECRET_PLACEHOLDER}
+    secrets = [_load(p) for p in written.objects if "__Secret__" in p.name]
+    by_keys = {tuple(sorted(s["stringData"])): s for s in secrets}
+    assert set(by_keys) == {("DATABASE_URL", "RATELIMIT_STORAGE_URI", "SECRET_KEY"), ("valkey.conf",)}
+    for secret in secrets:
+        assert set(secret["stringData"].values()) == {SECRET_PLACEHOLDER}
 
 
 def test_secret_data_is_masked_with_valid_base64():

@@ -38,7 +38,7 @@ def test_everything_in_the_namespace_is_denied_by_default(shop_plan):
 def test_every_policy_of_the_shop_lives_in_the_shop_namespace(shop_plan):
     storefront = shop_plan.one("dhakacart:k8s:Storefront")
     mine = [r for r in shop_plan.descendants_of(storefront) if r.type == NETWORK_POLICY]
-    assert len(mine) == 7
+    assert len(mine) == 9
     for record in mine:
         assert record.revealed()["metadata"]["namespace"] == "dhakacart"
 
@@ -82,7 +82,14 @@ def test_pods_reach_the_database_subnets_on_5432_and_dns_and_nothing_else(shop_p
                 "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
     dns = [r for r in egress if dns_peer in r["to"]]
     assert {(p["protocol"], p["port"]) for r in dns for p in r["ports"]} == {("UDP", 53), ("TCP", 53)}
-    assert len(database) + len(dns) == len(egress)
+    store_peer = {"podSelector": {"matchLabels": {"app.kubernetes.io/component": "rate-limits",
+                                                  "app.kubernetes.io/name": "dhakacart"}}}
+    store = [r for r in egress if store_peer in r["to"]]
+    # The serving pods count their rate limits in the shared store; the migration Job does not.
+    assert {(p["protocol"], p["port"]) for r in store for p in r["ports"]} == (
+        set() if component == "migrate" else {("TCP", 6379)}
+    )
+    assert len(database) + len(dns) + len(store) == len(egress)
     for rule in egress:
         assert rule["to"] and rule["ports"]
         for peer in rule["to"]:

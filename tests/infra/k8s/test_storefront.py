@@ -52,12 +52,12 @@ def test_the_app_has_no_kubernetes_api_rights(shop_plan):
 
 
 def test_the_secret_holds_the_database_url_and_a_generated_key_as_pulumi_secrets(shop_plan):
-    secret = shop_plan.one(SECRET)
+    secret = shop_plan.one(SECRET, "shop-app-secret")
     assert is_secret(secret.inputs["stringData"])
     data = reveal(secret.inputs["stringData"])
     assert data["DATABASE_URL"] == DATABASE_URL
     assert "sslmode=require" in data["DATABASE_URL"]
-    password = shop_plan.one("random:index/randomPassword:RandomPassword")
+    password = shop_plan.one("random:index/randomPassword:RandomPassword", "shop-secret-key")
     assert password.revealed()["length"] == 64
     assert len(data["SECRET_KEY"]) == 64
     assert password.parent_name == "shop"
@@ -67,7 +67,7 @@ def test_secret_values_reach_containers_only_through_secret_key_refs(shop_plan):
     job_container = shop_plan.one(JOB).revealed()["spec"]["template"]["spec"]["containers"][0]
     for c in (container(shop_plan, "web"), container(shop_plan, "api"), job_container):
         env = {e["name"]: e for e in c["env"]}
-        for key in ("DATABASE_URL", "SECRET_KEY"):
+        for key in ("DATABASE_URL", "SECRET_KEY", "RATELIMIT_STORAGE_URI"):
             assert "value" not in env[key]
             assert env[key]["valueFrom"]["secretKeyRef"]["key"] == key
         assert [src["configMapRef"]["name"] for src in c["envFrom"]]
@@ -89,6 +89,8 @@ def test_the_config_map_carries_the_rest_of_the_environment(shop_plan):
         "WEB_CONCURRENCY": "2",
         "GUNICORN_GRACEFUL_TIMEOUT": "30",
         "TRUSTED_PROXY_HOPS": "1",
+        "RATELIMIT_DEFAULT": "300 per minute",
+        "RATELIMIT_AUTH": "10 per minute",
     }
 
 
@@ -130,7 +132,7 @@ def test_the_migration_job_runs_under_the_same_restrictions_as_the_app(shop_plan
 
 def test_the_migration_waits_for_the_secret_and_its_network_policy(shop_plan):
     job = shop_plan.one(JOB)
-    assert shop_plan.waits_for(job, shop_plan.one(SECRET))
+    assert shop_plan.waits_for(job, shop_plan.one(SECRET, "shop-app-secret"))
     policy = named(shop_plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "allow-migration-to-database")
     assert shop_plan.waits_for(job, policy)
 
