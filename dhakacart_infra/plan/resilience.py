@@ -4,10 +4,11 @@ For each zone the stack uses: etcd keeps its quorum (a majority of the servers o
 the load balancer keeps an API target and an ingress target in another zone, and each serving
 Deployment (one an HPA scales: web and api) keeps a ready pod elsewhere. The last needs the HPA's
 minimum and the spread rules: with a strict zone spread (maxSkew 1, DoNotSchedule) no zone holds
-more than ceil(min / zones) pods, so at least min - ceil(min / zones) survive; a preferred spread promises nothing (every pod may sit in
-one zone). The same arithmetic shows the PDB keeps a pod per zone through a drain: with
-maxUnavailable 1 a drain takes one pod at a time, and strict spread leaves floor(min / zones) in
-each zone, so min >= 2 x zones keeps one per zone while a node drains.
+more than ceil(min / zones) pods, so at least min - ceil(min / zones) survive; a preferred spread
+promises nothing (every pod may sit in one zone). The same arithmetic shows the PDB keeps a pod
+per zone through a drain: with maxUnavailable 1 a drain takes one pod at a time, and strict
+spread leaves floor(min / zones) in each zone, so min >= 2 x zones keeps one per zone while a
+node drains.
 
 Not covered: capacity after the loss (the cluster autoscaler replaces nodes in the other zones;
 the capacity check in capacity.py sizes the maximum), RDS (Multi-AZ fails over by itself).
