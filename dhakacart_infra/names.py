@@ -21,6 +21,14 @@ NODE_EXPORTER_NAMESPACE = "monitoring-node-exporter"
 CERT_MANAGER_NAMESPACE = "cert-manager"
 KUBE_SYSTEM_NAMESPACE = "kube-system"
 CLUSTER_AUTOSCALER_NAMESPACE = "cluster-autoscaler"
+# The EBS CSI driver: its controller (no host access) apart from its node plugin, which must run
+# privileged to mount volumes on the host, so the controller's namespace can enforce `restricted`.
+EBS_CSI_NAMESPACE = "ebs-csi"
+EBS_CSI_NODE_NAMESPACE = "ebs-csi-node"
+# The StorageClasses (k8s/storage.py): the cluster's default, whose volumes go with their claim,
+# and the one every volume of the platform's own data uses, whose volumes outlive their claim.
+DEFAULT_STORAGE_CLASS = "gp3"
+DATA_STORAGE_CLASS = "gp3-retain"
 
 # The shop's workloads: app.kubernetes.io/name and the component of each Deployment / Job.
 SHOP_APP_NAME = "dhakacart"
@@ -78,3 +86,5 @@ class StackOutput(StrEnum):
     ETCD_SNAPSHOT_FOLDER = "etcdSnapshotFolder"
     SERVER_INSTANCE_IDS = "serverInstanceIds"
     AGENT_GROUP_NAME = "agentGroupName"
+    # Volumes (issue 14): the key that encrypts every EBS volume the CSI driver creates.
+    VOLUME_KMS_KEY_ARN = "volumeKmsKeyArn"

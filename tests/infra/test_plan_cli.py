@@ -222,5 +222,5 @@ def test_the_plan_fails_when_the_worst_case_does_not_fit(tmp_path, capsys):
     code = main(["--stack", "prod", "--out", str(tmp_path), "--config", "k3sAgentMaxSize=3"])
     assert code == plan_cli.EXIT_CLUSTER_SHORTFALL
     err = capsys.readouterr().err
-    assert "does not fit" in err and "short 0.60 vCPU" in err and "dhakacart:k3sAgentMaxSize to 4" in err
+    assert "does not fit" in err and "short 0.69 vCPU" in err and "dhakacart:k3sAgentMaxSize to 4" in err
     assert json.loads((tmp_path / "prod" / "capacity.json").read_text())["fits"] is False

@@ -15,7 +15,13 @@ EDGE_VALUES = [
     for value in key.kind.accepted_examples()
 ]
 # An edge value that a cross-key rule judges together with another key's value.
-NEEDS_COMPANY = {("dbAllocatedStorageGb", 65535): {"dbMaxAllocatedStorageGb": 65536}}
+NEEDS_COMPANY = {
+    ("dbAllocatedStorageGb", 65535): {"dbMaxAllocatedStorageGb": 65536},
+    ("hostedZoneId", "Z0123456789ABCDEFGHIJ"): {
+        "hostedZoneName": "dhakacart.example", "domainName": "shop.dhakacart.example"},
+    ("hostedZoneName", "dhakacart.example"): {
+        "hostedZoneId": "Z0123456789ABCDEFGHIJ", "domainName": "shop.dhakacart.example"},
+}
 
 
 def test_every_key_with_limits_offers_values_at_its_edges():
