@@ -6,10 +6,12 @@ import pulumi
 from dhakacart_infra.aws.agents import K3sAgents, K3sAgentsArgs
 from dhakacart_infra.aws.cluster import K3sCluster, K3sClusterArgs
 from dhakacart_infra.aws.database import Database, DatabaseArgs
+from dhakacart_infra.aws.dns import DnsRecords, DnsRecordsArgs
 from dhakacart_infra.aws.load_balancer import ClusterEntryPoints, ClusterEntryPointsArgs
 from dhakacart_infra.aws.loki_bucket import LokiBucket, LokiBucketArgs
 from dhakacart_infra.aws.network import Network, NetworkArgs
 from dhakacart_infra.aws.snapshot_exports import SnapshotExports, SnapshotExportsArgs
+from dhakacart_infra.aws.volumes import VolumeAccess, VolumeAccessArgs, cluster_volume_tags
 from dhakacart_infra.config import load_config
 from dhakacart_infra.config.upgrade_gate import (
     gated_k3s_version,
@@ -30,6 +32,7 @@ from dhakacart_infra.k8s.logging import (
 from dhakacart_infra.k8s.monitoring import Monitoring, MonitoringArgs
 from dhakacart_infra.k8s.reboots import Reboots, RebootsArgs
 from dhakacart_infra.k8s.shop_observability import ShopObservability, ShopObservabilityArgs
+from dhakacart_infra.k8s.storage import Storage, StorageArgs
 from dhakacart_infra.k8s.storefront import Storefront, StorefrontArgs
 from dhakacart_infra.k8s.tls import Tls, TlsArgs
 from dhakacart_infra.names import SHOP_NAMESPACE, StackOutput
@@ -109,6 +112,20 @@ agents = K3sAgents(
     opts=on_aws,
 )
 
+# The EBS CSI driver's controller runs on the servers with their instance role: it may manage only
+# this cluster's volumes, all encrypted with a key of their own.
+volume_access = VolumeAccess(
+    "ebs-volumes",
+    VolumeAccessArgs(
+        name_prefix=config.name_prefix,
+        cluster_name=config.name_prefix,
+        controller_role_names=[cluster.server_role_name],
+        controller_role_arns=[cluster.server_role_arn],
+        instance_tags={k: config.tags[k] for k in ("Project", "Stack")},
+    ),
+    opts=on_aws,
+)
+
 database = Database(
     "database",
     DatabaseArgs(
@@ -134,7 +151,34 @@ snapshot_exports = SnapshotExports(
 # Everything on Kubernetes goes through the cluster's own provider, never an ambient kubeconfig.
 on_k3s = pulumi.ResourceOptions(provider=cluster.provider)
 ingress_address = entry.addresses.apply(lambda addresses: addresses[0])
-host = shop_host(config.app.domain_name, ingress_address)
+if config.app.hosted_zone_id and config.app.domain_name:
+    # Pulumi owns both names in the zone; the Ingresses wait for their records.
+    dns = DnsRecords(
+        "dns",
+        DnsRecordsArgs(
+            zone_id=config.app.hosted_zone_id,
+            names={"shop": config.app.domain_name, "grafana": f"grafana.{config.app.domain_name}"},
+            target_dns_name=entry.dns_name,
+            target_zone_id=entry.zone_id,
+        ),
+        opts=on_aws,
+    )
+    host, grafana = dns.hosts["shop"], dns.hosts["grafana"]
+else:
+    host = shop_host(config.app.domain_name, ingress_address)
+    grafana = grafana_host(config.app.domain_name, ingress_address)
+
+# Volumes that outlive nodes: every PVC of the platform waits for the driver through its class.
+storage = Storage(
+    "storage",
+    StorageArgs(
+        region=config.region,
+        servers=config.cluster.servers.count,
+        volume_tags=cluster_volume_tags(config.name_prefix, config.tags),
+        kms_key_arn=volume_access.kms_key_arn,
+    ),
+    opts=on_k3s,
+)
 
 tls = Tls("tls", TlsArgs(acme_email=config.app.acme_email, issuer_name=config.app.tls_issuer), opts=on_k3s)
 
@@ -180,10 +224,11 @@ loki_bucket = (
 monitoring = Monitoring(
     "monitoring",
     MonitoringArgs(
-        grafana_host=grafana_host(config.app.domain_name, ingress_address),
+        grafana_host=grafana,
         cluster_issuer_name=tls.cluster_issuer_name,
         prometheus_retention=config.monitoring.prometheus_retention,
         prometheus_storage_gb=config.monitoring.prometheus_storage_gb,
+        storage_class=storage.data_storage_class,
         loki_url=loki_gateway_url(),
         alerting=config.alerting,
         # Only prod's Loki uses the node's instance role (its S3 bucket); in dev no pod may.
@@ -198,6 +243,7 @@ logs = Logging(
         namespace=monitoring.namespace_name,
         loki_retention_days=config.monitoring.loki_retention_days,
         loki_storage_gb=config.monitoring.loki_storage_gb,
+        storage_class=storage.data_storage_class,
         s3=LokiS3Storage(bucket_name=loki_bucket.bucket_name, region=config.region) if loki_bucket else None,
         monitoring_crds=monitoring.release,
     ),
@@ -248,6 +294,7 @@ pulumi.export(StackOutput.CLUSTER_NAME, config.name_prefix)
 pulumi.export(StackOutput.SERVER_INSTANCE_IDS, cluster.server_instance_ids)
 pulumi.export(StackOutput.SSM_START_SESSION_COMMAND, cluster.ssm_start_session_command)
 pulumi.export(StackOutput.AGENT_GROUP_NAME, agents.group_name)
+pulumi.export(StackOutput.VOLUME_KMS_KEY_ARN, volume_access.kms_key_arn)
 pulumi.export(StackOutput.ETCD_SNAPSHOT_BUCKET, cluster.etcd_snapshot_bucket)
 pulumi.export(StackOutput.ETCD_SNAPSHOT_FOLDER, cluster.etcd_snapshot_folder)
 pulumi.export(StackOutput.DATABASE_ENDPOINT, database.address)

@@ -23,6 +23,14 @@ KUBE_SYSTEM_NAMESPACE = "kube-system"
 CLUSTER_AUTOSCALER_NAMESPACE = "cluster-autoscaler"
 SYSTEM_UPGRADE_NAMESPACE = "system-upgrade"  # the system-upgrade-controller's release manifest makes it
 KURED_NAMESPACE = "kured"
+# The EBS CSI driver: its controller (no host access) apart from its node plugin, which must run
+# privileged to mount volumes on the host, so the controller's namespace can enforce `restricted`.
+EBS_CSI_NAMESPACE = "ebs-csi"
+EBS_CSI_NODE_NAMESPACE = "ebs-csi-node"
+# The StorageClasses (k8s/storage.py): the cluster's default, whose volumes go with their claim,
+# and the one every volume of the platform's own data uses, whose volumes outlive their claim.
+DEFAULT_STORAGE_CLASS = "gp3"
+DATA_STORAGE_CLASS = "gp3-retain"
 
 # The shop's workloads: app.kubernetes.io/name and the component of each Deployment / Job.
 SHOP_APP_NAME = "dhakacart"
@@ -91,6 +99,8 @@ class StackOutput(StrEnum):
     ETCD_DRILL_TOKEN_PARAMETER = "etcdDrillTokenParameter"  # noqa: S105 - an output name
     # The managed policy to attach to the role that runs the drills (aws/drill_runner.py).
     DRILL_RUNNER_POLICY_ARN = "drillRunnerPolicyArn"
+    # Volumes (issue 14): the key that encrypts every EBS volume the CSI driver creates.
+    VOLUME_KMS_KEY_ARN = "volumeKmsKeyArn"
 
 
 # Recovery drills (issue 15): `ops drill <name>` publishes DRILL_SUCCEEDED_METRIC under this namespace

@@ -2,12 +2,14 @@
 
 The account administers every key through IAM, so who may use a key is decided by IAM policies
 (RDS, EBS and S3 use it on behalf of the IAM principals allowed to). A key that encrypts log
-groups also lets the regional CloudWatch Logs service use it, for the named log groups only.
+groups also lets the regional CloudWatch Logs service use it, for the named log groups only. A key
+with `ebs_users` lets those roles encrypt EBS volumes with it through EC2 (and create the grants
+EC2 needs to attach such a volume to an instance), nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
@@ -27,10 +29,46 @@ def account_administers_statement(account_id: str, partition: str) -> dict[str, 
     }
 
 
-def key_policy(account_id: str, region: str, partition: str, log_group_pattern: str | None = None) -> str:
+def ebs_user_statements(role_arns: Sequence[str], region: str) -> list[dict[str, Any]]:
+    """The key statements the EBS CSI driver's documentation asks for (docs/install.md, "KMS"),
+    for these roles only and only through EC2 in this region: use the key for volumes, and create
+    grants for AWS resources (EC2 holds one per attached encrypted volume)."""
+    via_ec2 = {"kms:ViaService": f"ec2.{region}.amazonaws.com"}
+    principal = {"AWS": sorted(role_arns)}
+    return [
+        {
+            "Sid": "EbsVolumesThroughEc2",
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                       "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": via_ec2},
+        },
+        {
+            "Sid": "EbsGrantsForAwsResources",
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+            "Resource": "*",
+            "Condition": {"StringEquals": via_ec2, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+    ]
+
+
+def key_policy(
+    account_id: str,
+    region: str,
+    partition: str,
+    log_group_pattern: str | None = None,
+    ebs_users: Sequence[str] = (),
+) -> str:
     """The account administers the key through IAM; with `log_group_pattern`, the regional CloudWatch
-    Logs service may also use it, for log groups matching the pattern only."""
+    Logs service may also use it, for log groups matching the pattern only; with `ebs_users` (role
+    ARNs), those roles may use it for EBS volumes (ebs_user_statements)."""
     statements = [account_administers_statement(account_id, partition)]
+    if ebs_users:
+        statements += ebs_user_statements(ebs_users, region)
     if log_group_pattern is not None:
         log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_pattern}"
         statements.append(
@@ -64,6 +102,7 @@ class EncryptionKey(pulumi.ComponentResource):
         *,
         description: str,
         log_group_pattern: str | None = None,
+        ebs_users: Sequence[pulumi.Input[str]] = (),
         alias: str | None = None,
         deletion_window_days: int = 30,
         tags: Mapping[str, str] | None = None,
@@ -83,8 +122,8 @@ class EncryptionKey(pulumi.ComponentResource):
             description=description,
             enable_key_rotation=True,
             deletion_window_in_days=deletion_window_days,
-            policy=pulumi.Output.all(account, region, partition).apply(
-                lambda v: key_policy(v[0], v[1], v[2], log_group_pattern)
+            policy=pulumi.Output.all(account, region, partition, pulumi.Output.all(*ebs_users)).apply(
+                lambda v: key_policy(v[0], v[1], v[2], log_group_pattern, v[3])
             ),
             tags=dict(tags) if tags else None,
             opts=pulumi.ResourceOptions(parent=self, aliases=key_aliases),

@@ -183,7 +183,10 @@ def server_user_data(s: ServerSettings) -> str:
         "secrets-encryption": True,
         "write-kubeconfig-mode": "0600",
         # The load balancer brings traffic in; K3s's own service load balancer would bind host ports.
-        "disable": ["servicelb"],
+        # Volumes are EBS (k8s/storage.py): K3s's local-path provisioner, whose class would be the
+        # default and whose volumes live and die with one node, is not installed (K3s's documented
+        # `--disable=local-storage`).
+        "disable": ["servicelb", "local-storage"],
         "kubelet-arg": kubelet_args(),
         "etcd-snapshot-schedule-cron": s.etcd.schedule,
         "etcd-snapshot-retention": s.etcd.retention,

@@ -158,6 +158,12 @@ def _domain_name(text: str) -> str | None:
     return "is not a lower-case DNS name like shop.dhakacart.com (leave it empty to use <ip>.sslip.io)"
 
 
+def _zone_name(text: str) -> str | None:
+    if _domain_name(text) is None:
+        return None
+    return "is not a lower-case DNS name like dhakacart.example (no trailing dot)"
+
+
 def _image_reference(text: str) -> str | None:
     name, _, digest = text.partition("@")
     last_slash, colon = name.rfind("/"), name.rfind(":")
@@ -615,8 +621,31 @@ KEYS: tuple[Key, ...] = (
         "domainName",
         Text(check=_domain_name, samples=("shop.dhakacart.example",)),
         "shop",
-        "DNS name of the shop (its A record pointing at clusterPublicIp). Empty: <ip with dashes>.sslip.io.",
+        "DNS name of the shop (an alias A record to the load balancer: Pulumi's with hostedZoneId, else "
+        "yours). Empty: <ip with dashes>.sslip.io.",
         "shop.dhakacart.com",
+        dev="",
+    ),
+    Key(
+        "hostedZoneId",
+        Text(
+            r"Z[A-Z0-9]{4,31}",
+            "is not a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ (the id, not the zone's name)",
+            samples=("Z0123456789ABCDEFGHIJ",),
+        ),
+        "shop",
+        "Route 53 public hosted zone that holds domainName: Pulumi then owns the shop's and Grafana's "
+        "alias A records to the load balancer. Empty: manage DNS yourself (or sslip.io without a domain).",
+        "Z0123456789ABCDEFGHIJ",
+        dev="",
+    ),
+    Key(
+        "hostedZoneName",
+        Text(check=_zone_name, samples=("dhakacart.example",)),
+        "shop",
+        "The DNS name of hostedZoneId (e.g. dhakacart.example), with it or not at all: domainName "
+        "must lie inside it (checked without asking AWS).",
+        "dhakacart.example",
         dev="",
     ),
     Key(

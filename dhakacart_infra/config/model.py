@@ -53,6 +53,9 @@ class BackupConfig:
 @dataclass(frozen=True)
 class AppConfig:
     domain_name: str | None  # None: derive "<ip with dashes>.sslip.io" from the cluster's address
+    hosted_zone_id: str | None
+    """The Route 53 zone where the program owns the alias records of domain_name and Grafana's name
+    (None: DNS is managed elsewhere). The rules ensure domain_name lies inside it."""
     acme_email: str
     tls_issuer: str
     app_image: str
@@ -178,6 +181,7 @@ def build(
         ),
         app=AppConfig(
             domain_name=v["domainName"] or None,
+            hosted_zone_id=v["hostedZoneId"] or None,
             acme_email=v["acmeEmail"],
             tls_issuer=v["tlsIssuer"],
             app_image=v["appImage"],

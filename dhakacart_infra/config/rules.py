@@ -226,6 +226,65 @@ def strict_spread_is_satisfiable(values: Values, environment: str) -> list[Findi
     return found
 
 
+ZONE_ID_EXAMPLE = "Z0123456789ABCDEFGHIJ"
+ZONE_NAME_EXAMPLE = "dhakacart.example"
+
+
+def in_zone(domain: str, zone: str) -> bool:
+    """`domain` is the zone's apex or a name under it (label by label: shop.xdhakacart.example is
+    not in dhakacart.example)."""
+    return domain == zone or domain.endswith(f".{zone}")
+
+
+def dns_zone_holds_the_domain(values: Values, environment: str) -> list[Finding]:
+    """`hostedZoneId` and `hostedZoneName` come together, and with them a `domainName` inside the zone
+    (the program creates its alias records there: the shop's and grafana.<domainName>)."""
+    zone_id, zone, domain = values.get("hostedZoneId"), values.get("hostedZoneName"), values.get("domainName")
+    if zone_id and not zone:
+        return [
+            Finding(
+                "hostedZoneName",
+                None,
+                f"is required when hostedZoneId is set ({zone_id}): the zone's name, so that domainName "
+                "can be checked to lie inside it without asking AWS",
+                ZONE_NAME_EXAMPLE,
+            )
+        ]
+    if zone and not zone_id:
+        return [
+            Finding(
+                "hostedZoneId",
+                None,
+                f"is required when hostedZoneName is set ({zone}): the id of that Route 53 hosted zone "
+                "(`aws route53 list-hosted-zones-by-name --dns-name " + zone + "`)",
+                ZONE_ID_EXAMPLE,
+            )
+        ]
+    if not zone:
+        return []
+    if not domain:
+        return [
+            Finding(
+                "domainName",
+                None,
+                f"is required when hostedZoneId is set: the shop's name in {zone}, for its record",
+                f"shop.{zone}",
+            )
+        ]
+    if not in_zone(domain, zone):
+        return [
+            Finding(
+                "domainName",
+                domain,
+                f"is not inside the hosted zone {zone} (hostedZoneName), where its record and "
+                f"grafana.{domain}'s would be created: use a name ending in .{zone}, or the zone "
+                "that holds this name",
+                f"shop.{zone}",
+            )
+        ]
+    return []
+
+
 def maintenance_window_is_a_window(values: Values, environment: str) -> list[Finding]:
     """`maintenanceEnd` comes after `maintenanceStart` on the same day."""
     start, end = values.get("maintenanceStart"), values.get("maintenanceEnd")
@@ -261,6 +320,7 @@ RULES: tuple[Rule, ...] = (
     etcd_quorum,
     agent_group_bounds,
     strict_spread_is_satisfiable,
+    dns_zone_holds_the_domain,
     maintenance_window_is_a_window,
     production_drill_alarms,
 )

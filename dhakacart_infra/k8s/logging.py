@@ -1,10 +1,10 @@
 """Logs: Loki (single binary) and Grafana Alloy shipping every pod's logs to it.
 
-Loki runs as one pod (the chart's SingleBinary mode) with the compactor enforcing retention. In dev
-its chunks and index live on a local-path PersistentVolume; in prod they live in an S3 bucket
-(aws/loki_bucket.py) that Loki reaches with the K3s node's instance role through the instance
-metadata service, so no access key exists anywhere. The pod still keeps a small volume for its
-write-ahead log and the compactor's working directory.
+Loki runs as one pod (the chart's SingleBinary mode) with the compactor enforcing retention. In
+dev its chunks and index live on an EBS volume (k8s/storage.py, kept when its claim goes); in
+prod they live in an S3 bucket (aws/loki_bucket.py) that Loki reaches with the K3s node's
+instance role through the instance metadata service, so no access key exists anywhere. The pod
+still keeps a small volume for its write-ahead log and the compactor's working directory.
 
 Alloy (Promtail reached end of life in March 2026) runs as a DaemonSet and reads its configuration
 from alloy/config.alloy in this repository, byte for byte, through a ConfigMap this program makes.
@@ -63,7 +63,8 @@ class LoggingArgs:
     """Loki's volume: all data in dev, write-ahead log and compactor scratch in prod."""
     s3: LokiS3Storage | None = None
     """Prod: keep chunks and index in this bucket. None: on the volume."""
-    storage_class: str = STORAGE_CLASS
+    storage_class: pulumi.Input[str] = STORAGE_CLASS
+    """The class of Loki's volume (Storage.data_storage_class)."""
     monitoring_crds: pulumi.Resource | None = None
     """The release that installs the Prometheus operator's CRDs (Loki's and Alloy's charts create
     ServiceMonitors): Monitoring.release."""

@@ -47,7 +47,9 @@ class MonitoringArgs:
     loki_url: str
     """In-cluster URL of Loki for Grafana's data source (logging.loki_gateway_url())."""
     alerting: AlertReceivers = field(default_factory=AlertReceivers)
-    storage_class: str = STORAGE_CLASS
+    storage_class: pulumi.Input[str] = STORAGE_CLASS
+    """The class of Prometheus's, Alertmanager's and Grafana's volumes (Storage.data_storage_class,
+    which also makes the release wait for the EBS CSI driver)."""
     instance_role_pods: Mapping[str, str] | None = None
     """Labels of the only pods here that may reach the instance metadata service and so the node's
     instance role: logging.LOKI_SERVER_POD_LABELS when Loki keeps its data in S3. None: no pod."""

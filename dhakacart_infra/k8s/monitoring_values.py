@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from ..names import CERT_MANAGER_NAMESPACE, NODE_EXPORTER_NAMESPACE
+from ..names import CERT_MANAGER_NAMESPACE, DATA_STORAGE_CLASS, NODE_EXPORTER_NAMESPACE
 from .alertmanager import alertmanager_config
 from .helm import EVERY_NODE_TOLERATIONS, container_resources
 from .middlewares import ROUTER_MIDDLEWARES_ANNOTATION
@@ -29,7 +29,8 @@ KUBE_PROMETHEUS_STACK_VERSION = "79.7.1"
 PROMETHEUS_COMMUNITY_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
 RELEASE_NAME = "kube-prometheus-stack"
 
-STORAGE_CLASS = "local-path"  # K3s's bundled local-path provisioner
+# EBS gp3 that keeps its volume when the claim goes (k8s/storage.py): the class of every PVC here.
+STORAGE_CLASS = DATA_STORAGE_CLASS
 
 # Names of Kubernetes Secrets and of keys in them, not secret values.
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105
@@ -133,8 +134,9 @@ def kube_prometheus_stack_values(
             },
             "resources": container_resources("50m", "128Mi", "384Mi"),
             # No root init container that chowns the volume: the pod's fsGroup (472, the chart's
-            # default) owns it, and K3s's local-path provisioner creates volume directories 0777,
-            # as Prometheus's and Alertmanager's non-root pods on the same class already rely on.
+            # default) owns it: the EBS CSI driver's CSIDriver has fsGroupPolicy File, so the
+            # kubelet gives a new volume to the pod's fsGroup, as Prometheus's and Alertmanager's
+            # non-root pods on the same class rely on too.
             "initChownData": {"enabled": False},
             "ingress": {
                 "enabled": True,

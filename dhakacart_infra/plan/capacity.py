@@ -44,6 +44,9 @@ CONTROL_PLANE_TOLERATION = "CriticalAddonsOnly"
 # CoreDNS and metrics-server request 100m and 70Mi each. They tolerate the servers' taint, but the
 # scheduler may put them on agents, so the worst case counts them there.
 K3S_PACKAGED = {"coredns": Requests(100, 70), "metrics-server": Requests(100, 70)}
+# Workloads the program asks a chart to run more than once of: (chart, rendered workload) -> the value
+# that says how many (the recorded facts hold one pod of each workload, not its replica count).
+COUNTED_REPLICAS = {("aws-ebs-csi-driver", "ebs-csi-controller"): ("controller", "replicaCount")}
 # The config keys that change each side of the comparison, for the advice on a shortfall.
 SUPPLY_KEYS = ("k3sAgentMaxSize", "k3sAgentInstanceTypes")
 DEMAND_KEYS = ("web", "api")
@@ -178,10 +181,24 @@ def _pinned_to_servers(pod: dict[str, Any]) -> bool:
     return selects and _tolerates_servers(pod.get("tolerations") or [])
 
 
+def _replicas(values: dict[str, Any], chart: str, workload: str) -> int:
+    path = COUNTED_REPLICAS.get((chart, workload))
+    if path is None:
+        return 1
+    for part in path:
+        values = values.get(part) if isinstance(values, dict) else None
+    if not isinstance(values, int):
+        raise LookupError(
+            f"{chart}: set {'.'.join(path)} explicitly so the capacity check can count {workload}"
+        )
+    return values
+
+
 def release_demands(plan: PlanResult) -> list[Demand]:
-    """Each release's pods from its chart facts: one of each workload (the program asks no chart
-    for more; tests/infra/plan checks that), a DaemonSet's once per node; where each may run from
-    the tolerations and node selector the chart really renders."""
+    """Each release's pods from its chart facts: one of each workload unless COUNTED_REPLICAS says
+    which value holds its count (the program asks no chart for more otherwise; tests/infra/plan
+    checks that), a DaemonSet's once per node; where each may run from the tolerations and node
+    selector the chart really renders."""
     found = []
     stack = plan.stack if plan.stack in ("dev", "prod") else "prod"
     for release in declared_releases(plan):
@@ -199,7 +216,7 @@ def release_demands(plan: PlanResult) -> list[Demand]:
                 Demand(
                     f"{release.name}/{pod['name']}",
                     container_requests(pod["containers"]),
-                    1,
+                    _replicas(release.values, release.chart, pod["name"]),
                     per_node=pod["kind"] in PER_NODE_KINDS,
                     on_servers=_pinned_to_servers(pod),
                     tolerates_servers=_tolerates_servers(pod.get("tolerations") or []),

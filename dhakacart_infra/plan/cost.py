@@ -2,7 +2,8 @@
 
 Every resource that bills by the hour or by the gigabyte is priced from its planned inputs:
 instances (the agents' group at its minimum and at its maximum), their volumes and public IPv4
-addresses, the load balancer, RDS (twice with Multi-AZ: a standby runs beside the primary),
+addresses, the EBS volumes the platform's PVCs claim (k8s/storage.PLATFORM_CLAIMS, at their
+requested size), the load balancer, RDS (twice with Multi-AZ: a standby runs beside the primary),
 KMS keys, S3 and CloudWatch Logs (usage assumed in the table). Left out: data transfer out, RDS
 backup storage beyond the free amount, and requests, which follow the traffic rather than the plan.
 """
@@ -15,6 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ..charts.facts import declared_releases
+from ..k8s.storage import PLATFORM_CLAIMS, value_at
 from .quantities import AGENT_GROUP, LAUNCH_TEMPLATE, LOAD_BALANCER
 from .runner import PlanResult
 
@@ -113,6 +116,20 @@ def _price(table: dict[str, float], key: str, what: str, region: str) -> float:
     return table[key]
 
 
+def claimed_volumes_gib(plan: PlanResult) -> list[tuple[str, int]]:
+    """(what, GiB) of each PVC the platform's releases claim, from the values the program sends."""
+    found = []
+    for release in declared_releases(plan):
+        for claim in (c for c in PLATFORM_CLAIMS if c.chart == release.chart):
+            size = value_at(release.values, claim.size)
+            if size is None:
+                continue
+            if not str(size).endswith("Gi"):
+                raise PriceTableError(f"{release.name}: the {claim.what} volume's size {size!r} is not in Gi")
+            found.append((claim.what, int(str(size)[:-2])))
+    return found
+
+
 def assess(plan: PlanResult, region: str = "ap-south-1", today: date | None = None) -> CostReport:
     prices = load_prices(region)
     hours = prices["hours_per_month"]
@@ -170,6 +187,18 @@ def assess(plan: PlanResult, region: str = "ap-south-1", today: date | None = No
                 for n in template.get("networkInterfaces") or []
             ):
                 add(Line("  public IPv4 address each", low, high, ipv4))
+    claims = claimed_volumes_gib(plan)
+    if claims:
+        total = sum(gib for _, gib in claims)
+        add(
+            Line(
+                f"EBS gp3 volumes of the PVCs, {total} GB",
+                1,
+                1,
+                total * gp3,
+                ", ".join(f"{what} {gib}" for what, gib in claims) + " GB; kept volumes bill until deleted",
+            )
+        )
     for _ in plan.of_type(LOAD_BALANCER):
         lcus = prices["assumptions"]["nlb_lcus"]
         add(

@@ -250,6 +250,11 @@ class PlanMocks(pulumi.runtime.Mocks):
                          bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com")
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
             extra["arn"] = f"arn:aws:logs:{region}:{account}:log-group:{inputs.get('name') or rid}"
+        elif typ == "aws:route53/record:Record":
+            # Route 53 answers with the record's name as given (lower case, no trailing dot).
+            fqdn = str(inputs.get("name") or "").rstrip(".").lower()
+            extra.update(fqdn=fqdn, name=fqdn)
+            extra.pop("arn", None)  # a record has no ARN
         elif typ == "aws:ssm/parameter:Parameter":
             extra["arn"] = f"arn:aws:ssm:{region}:{account}:parameter{inputs.get('name') or '/' + rid}"
         elif typ == "aws:rds/subnetGroup:SubnetGroup" or typ == "aws:rds/parameterGroup:ParameterGroup":

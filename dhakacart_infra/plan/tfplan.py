@@ -122,6 +122,7 @@ SINGULAR_BLOCKS: dict[tuple[str, str], str] = {
     ("aws_iam_role", "inline_policies"): "inline_policy",
     ("aws_backup_plan", "rules"): "rule",
     ("aws_backup_selection", "selection_tags"): "selection_tag",
+    ("aws_route53_record", "aliases"): "alias",
 }
 # Attributes that are maps in Terraform (their keys are data, not attribute names).
 MAP_ATTRIBUTES = frozenset({"tags", "tags_all", "parameters_map"})
@@ -176,6 +177,32 @@ def _is_reference_value(value: Any) -> bool:
     return False
 
 
+def _nested_references(
+    plan: PlanResult, value: Any, urns: list[str], names: dict[str, tuple[str, str]]
+) -> list[dict[str, Any]] | None:
+    """For a list of blocks (an alias record's `aliases`): each field equal to an attribute of a
+    dependency (a load balancer's dnsName, zoneId) as a reference to that attribute, so checkov's
+    graph checks connect the blocks' owner to the dependency. None when nothing matches."""
+    if not (isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
+        return None
+    states = [(names[u], plan.by_urn(u).state) for u in urns if u in names]
+    blocks, found = [], False
+    for block in value:
+        converted: dict[str, Any] = {}
+        for key, field in block.items():
+            for (tf_type, tf_name), state in states:
+                match = next((k for k, v in state.items() if isinstance(v, str) and v == field), None)
+                if isinstance(field, str) and match:
+                    ref = f"{tf_type}.{tf_name}"
+                    converted[snake(key)] = {"references": [f"{ref}.{snake(match)}", ref]}
+                    found = True
+                    break
+            else:
+                converted[snake(key)] = {"constant_value": field}
+        blocks.append(converted)
+    return blocks if found else None
+
+
 def _terraform_names(records: list[RecordedResource]) -> dict[str, tuple[str, str]]:
     """urn -> (terraform type, unique terraform resource name)."""
     taken: set[str] = set()
@@ -214,6 +241,10 @@ def build_tfplan(plan: PlanResult) -> dict[str, Any]:
         unknown: dict[str, bool] = {}
         for prop, urns in r.property_dependencies.items():
             refs = [f"{names[u][0]}.{names[u][1]}" for u in urns if u in names]
+            nested = _nested_references(plan, reveal(inputs[prop]), urns, names) if prop in inputs else None
+            if refs and nested:
+                expressions[_attribute(tf_type, prop)] = nested  # values stay known, as after apply
+                continue
             if not refs or prop not in inputs or not _is_reference_value(reveal(inputs[prop])):
                 continue
             attribute = _attribute(tf_type, prop)

@@ -162,5 +162,38 @@ def test_real_stacks_have_only_terraform_attribute_names(stack_plan) -> None:
     )
     expressions = [r["expressions"] for r in plan["configuration"]["root_module"]["resources"]]
     addresses = {r["address"] for r in plan["planned_values"]["root_module"]["resources"]}
-    for refs in (e["references"] for exp in expressions for e in exp.values()):
-        assert all(ref.removesuffix(".id") in addresses for ref in refs), refs
+    for refs in _references(expressions):
+        # "<type>.<name>" or "<type>.<name>.<attribute>" (an attribute of a block's field)
+        assert all(".".join(ref.split(".")[:2]) in addresses for ref in refs), refs
+
+
+def _references(value):
+    if isinstance(value, dict):
+        if "references" in value:
+            yield value["references"]
+        for inner in value.values():
+            yield from _references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _references(inner)
+
+
+def test_an_alias_records_blocks_reference_the_load_balancer_they_point_at() -> None:
+    """checkov's CKV2_AWS_23 (an A record has an attached resource) follows these references."""
+    zoned = run_program(
+        "prod",
+        overrides={
+            "hostedZoneId": "Z0123456789ABCDEFGHIJ",
+            "hostedZoneName": "dhakacart.example",
+            "domainName": "shop.dhakacart.example",
+        },
+    )
+    plan = build_tfplan(zoned)
+    [balancer] = [r for r in plan["planned_values"]["root_module"]["resources"] if r["type"] == "aws_lb"]
+    for name in ("dns-shop", "dns-grafana"):
+        [alias] = _config(plan, f"aws_route53_record.{name}")["expressions"]["alias"]
+        assert alias["name"]["references"] == [f"{balancer['address']}.dns_name", balancer["address"]]
+        assert alias["zone_id"]["references"] == [f"{balancer['address']}.zone_id", balancer["address"]]
+        assert alias["evaluate_target_health"] == {"constant_value": True}
+        [planned] = _planned(plan, f"aws_route53_record.{name}")["values"]["alias"]
+        assert planned["name"].endswith(".elb.ap-south-1.amazonaws.com")  # the value stays known

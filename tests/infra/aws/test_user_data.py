@@ -126,7 +126,8 @@ def test_servers_run_embedded_etcd_snapshotted_to_s3_behind_the_load_balancer():
     assert (config["etcd-s3-region"], config["etcd-s3-folder"]) == ("ap-south-1", "etcd-snapshots")
     assert (config["etcd-snapshot-schedule-cron"], config["etcd-snapshot-retention"]) == ("0 */6 * * *", 28)
     assert config["secrets-encryption"] is True and config["write-kubeconfig-mode"] == "0600"
-    assert config["disable"] == ["servicelb"]  # the load balancer brings traffic in
+    # The load balancer brings traffic in; volumes are EBS, so no local-path default class.
+    assert config["disable"] == ["servicelb", "local-storage"]
     assert not {"etcd-s3-access-key", "etcd-s3-secret-key"} & set(config)  # the instance role, no keys
 
 

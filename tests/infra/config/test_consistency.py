@@ -24,6 +24,10 @@ NEEDS_COMPANY = {
         "web": '{"minReplicas": 4, "maxReplicas": 6}',
         "api": '{"minReplicas": 4, "maxReplicas": 6}',
     },
+    ("hostedZoneId", "Z0123456789ABCDEFGHIJ"): {
+        "hostedZoneName": "dhakacart.example", "domainName": "shop.dhakacart.example"},
+    ("hostedZoneName", "dhakacart.example"): {
+        "hostedZoneId": "Z0123456789ABCDEFGHIJ", "domainName": "shop.dhakacart.example"},
 }
 
 

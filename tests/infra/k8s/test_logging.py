@@ -35,12 +35,12 @@ def test_loki_runs_as_one_binary_with_the_other_targets_at_zero(observability_pl
     assert values["loki"]["commonConfig"]["replication_factor"] == 1
 
 
-def test_dev_keeps_logs_on_a_local_path_volume(observability_plan):
+def test_dev_keeps_logs_on_an_ebs_volume_that_outlives_its_claim(observability_plan):
     values = loki_values(observability_plan)
     assert values["loki"]["storage"] == {"type": "filesystem"}
     assert values["loki"]["schemaConfig"]["configs"][0]["object_store"] == "filesystem"
     assert values["singleBinary"]["persistence"] == {"enabled": True, "size": "10Gi",
-                                                     "storageClass": "local-path",
+                                                     "storageClass": "gp3-retain",
                                                      "whenDeleted": "Retain", "whenScaled": "Retain"}
 
 

@@ -68,7 +68,7 @@ def test_prometheus_retention_and_volume_come_from_config(run_observability):
     assert spec["retention"] == "30d"
     claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
     assert claim["resources"]["requests"]["storage"] == "40Gi"
-    assert claim["storageClassName"] == "local-path"
+    assert claim["storageClassName"] == "gp3-retain"
     assert spec["retentionSize"] == "34GB"  # stops below the volume's size
 
 

@@ -81,3 +81,12 @@ def test_the_json_report_adds_up(prod_plan):
 
 def test_nat_gateways_per_zone_are_priced_for_comparison():
     assert cost.nat_gateway_monthly(3) == pytest.approx(3 * PRICES["nat_gateway_hourly"] * HOURS)
+
+
+def test_the_pvcs_ebs_volumes_are_priced_at_their_requested_size(dev_plan, prod_plan, run_stack):
+    for plan, gib in ((dev_plan, 10 + 1 + 2 + 10), (prod_plan, 50 + 1 + 2 + 20)):
+        line = _lines(cost.assess(plan))[f"EBS gp3 volumes of the PVCs, {gib} GB"]
+        assert line.minimum == line.maximum == pytest.approx(gib * PRICES["ebs_gp3_gb_month"])
+        assert "Prometheus" in line.note and "Loki" in line.note
+    bigger = cost.assess(run_stack("dev", overrides={"prometheusStorageGb": 100}))
+    assert "EBS gp3 volumes of the PVCs, 113 GB" in _lines(bigger)
