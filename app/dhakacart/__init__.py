@@ -72,13 +72,19 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 7,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_STORAGE_OPTIONS=_ratelimit_storage_options(settings),
+        # Namespaces the shop's counters in a Redis that other programs may share.
+        RATELIMIT_KEY_PREFIX="dhakacart",
         RATELIMIT_HEADERS_ENABLED=True,
         # Sliding-window counter: no burst at window edges (unlike fixed-window), and two counters
         # per client instead of moving-window's list of every hit, which the in-memory storage's
         # expiry thread re-scans every 10 ms: with ~10k clients that scan alone made each request
         # up to 1.7 ms slower (bench/, README "Benchmarks").
         RATELIMIT_STRATEGY="sliding-window-counter",
-        # If the shared storage (Redis) is down, limit per process rather than fail every request.
+        # Fail open, on purpose: if the shared storage (Redis) is unreachable, each process keeps
+        # enforcing the same limits in its own memory (so the cluster-wide limit is at most
+        # limit x processes until Redis answers again; Flask-Limiter re-checks it with backoff,
+        # 2 to 32 s) rather than refusing every request. Flask-Limiter logs the switch as a warning.
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         # RATELIMIT_DEFAULT and RATELIMIT_AUTH in the environment (settings.py).
         DEFAULT_RATE_LIMIT=settings.ratelimit_default,
@@ -122,6 +128,27 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+# Seconds a request may wait for the rate-limit store before the limiter falls back to memory:
+# Redis answers in well under a millisecond on the cluster network, so anything near this is an
+# outage; redis-py's defaults (no timeout, three retries with backoff) would stall requests for
+# seconds, or for a TCP timeout when the server's address black-holes.
+RATELIMIT_STORAGE_TIMEOUT_SECONDS = 0.25
+
+
+def _ratelimit_storage_options(settings: Any) -> dict[str, Any]:
+    if not settings.shared_rate_limits:
+        return {}
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    options: dict[str, Any] = {"socket_connect_timeout": RATELIMIT_STORAGE_TIMEOUT_SECONDS,
+                               "socket_timeout": RATELIMIT_STORAGE_TIMEOUT_SECONDS}
+    if settings.ratelimit_storage_uri.split("://", 1)[0] in ("redis", "rediss", "redis+unix"):
+        # One immediate retry: a pooled connection that a Redis restart closed is replaced at once.
+        options["retry"] = Retry(NoBackoff(), 1)
+    return options
 
 
 def _migrations_dir() -> Path:
