@@ -16,9 +16,18 @@ from werkzeug.routing import IntegerConverter
 
 from .extensions import cors, csrf, db, limiter, migrate
 from .settings import load_settings
+from .stale_connections import ShopFlask
 
 MAX_DATABASE_ID = 2**31 - 1  # PostgreSQL `integer`, the type of every primary key
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: larger request bodies are answered 413
+
+
+# libpq connection parameters. After a failover the old primary's address may stop answering
+# instead of resetting the connection: TCP keepalives find an idle connection dead within about
+# a minute, and tcp_user_timeout fails a statement whose packets go unacknowledged for 10 s,
+# instead of the kernel's ~15 minutes of retransmissions (gunicorn would kill the worker first).
+POSTGRES_CONNECT_ARGS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30,
+                         "keepalives_interval": 10, "keepalives_count": 3, "tcp_user_timeout": 10_000}
 
 
 class DatabaseId(IntegerConverter):
@@ -34,8 +43,10 @@ class DatabaseId(IntegerConverter):
 def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     # DHAKACART_INSTANCE_PATH (absolute): the container image points it under /tmp, because its
     # root filesystem is read-only; unset, Flask's default instance folder next to the package.
-    app = Flask(__name__, instance_path=os.environ.get("DHAKACART_INSTANCE_PATH") or None,
-                instance_relative_config=True)
+    # ShopFlask: a view that fails on a connection that died in the pool (a failover) is run once
+    # more on a fresh connection where that is safe (stale_connections.py).
+    app = ShopFlask(__name__, instance_path=os.environ.get("DHAKACART_INSTANCE_PATH") or None,
+                    instance_relative_config=True)
     # <int:...> path parameters are database ids (PostgreSQL integer): a larger number is no row,
     # so it must be a 404 like any unknown id, not a 500 from an out-of-range query parameter.
     app.url_map.converters["int"] = DatabaseId
@@ -50,13 +61,14 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
 
     # No pool_pre_ping: it costs a `SELECT 1` round trip on every checkout of a connection. A
     # connection that died (database restart, failover) fails its first query instead; SQLAlchemy
-    # sees the disconnect and invalidates the whole pool, errors.py answers that request 503, and
-    # the next request connects afresh (tests/reliability/test_database_outage.py). pool_recycle
+    # sees the disconnect and invalidates the whole pool, and ShopFlask runs that view once more
+    # on a fresh connection where it is safe (stale_connections.py), else errors.py answers 503
+    # (tests/reliability/test_database_failover.py, test_database_outage.py). pool_recycle
     # replaces connections before a NAT or the server's idle timeout can silently drop them.
     engine_options: dict[str, Any] = {}
     if settings.database_url.startswith("postgresql"):
         engine_options.update(pool_size=5, max_overflow=5, pool_recycle=1800,
-                              connect_args={"connect_timeout": 5})
+                              connect_args=POSTGRES_CONNECT_ARGS)
     app.config.from_mapping(
         SETTINGS=settings,
         DHAKACART_ENV=settings.environment,
