@@ -102,7 +102,9 @@ def _after(entity: Any, sort: str, key: Any, last_id: int) -> ColumnElement[bool
 
 def _conditions(entity: Any, q: str | None, category: str | None, min_price_paisa: int | None,
                 max_price_paisa: int | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [entity.is_active.is_(True)]
+    # `is_active` itself, not `is_active IS true`: only the former matches the partial indexes'
+    # predicate (WHERE is_active), so that PostgreSQL may use them.
+    conditions: list[ColumnElement[bool]] = [entity.is_active]
     if q and q.strip():
         conditions.append(search_text(entity).like(f"%{escape_like(q.strip().lower())}%", escape="\\"))
     if category:
