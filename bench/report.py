@@ -40,6 +40,12 @@ def markdown(results: dict[str, Any]) -> str:
             f"left {checkout['stock_left']}, oversold {checkout['oversold']} |"
         )
     lines.append("")
+    scale = results.get("scale")
+    if scale:
+        from bench.catalog_scale import markdown as scale_markdown
+
+        lines += scale_markdown(scale, scale["products"], cores)
+        lines.append("")
     gunicorn = results.get("gunicorn_settings")
     if gunicorn:
         lines.append(
