@@ -19,7 +19,7 @@ test: bootstrap
 lint: bootstrap
 	$(VENV)/bin/ruff check .
 
-## plan: what `pulumi up` would create for STACK, offline (resource tree, outputs, manifests)
+## plan: what `pulumi up` would create for STACK, offline (resource tree, outputs, manifests, capacity, zone loss, cost)
 plan: bootstrap
 	$(PY) -m dhakacart_infra.plan --stack $(STACK)
 

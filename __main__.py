@@ -11,8 +11,15 @@ from dhakacart_infra.aws.loki_bucket import LokiBucket, LokiBucketArgs
 from dhakacart_infra.aws.network import Network, NetworkArgs
 from dhakacart_infra.aws.snapshot_exports import SnapshotExports, SnapshotExportsArgs
 from dhakacart_infra.config import load_config
+from dhakacart_infra.config.upgrade_gate import (
+    gated_k3s_version,
+    joining_agents_k3s_version,
+    last_deployed_k3s_version,
+    this_stack_reference,
+)
 from dhakacart_infra.k8s.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from dhakacart_infra.k8s.hosts import grafana_host, shop_host
+from dhakacart_infra.k8s.k3s_upgrades import K3sUpgrades, K3sUpgradesArgs
 from dhakacart_infra.k8s.logging import (
     LOKI_SERVER_POD_LABELS,
     Logging,
@@ -21,6 +28,7 @@ from dhakacart_infra.k8s.logging import (
     loki_gateway_url,
 )
 from dhakacart_infra.k8s.monitoring import Monitoring, MonitoringArgs
+from dhakacart_infra.k8s.reboots import Reboots, RebootsArgs
 from dhakacart_infra.k8s.shop_observability import ShopObservability, ShopObservabilityArgs
 from dhakacart_infra.k8s.storefront import Storefront, StorefrontArgs
 from dhakacart_infra.k8s.tls import Tls, TlsArgs
@@ -78,6 +86,9 @@ cluster = K3sCluster(
     opts=on_aws,
 )
 
+# What the cluster runs now, as the last `pulumi up` recorded it: upgrades move forward from it.
+running_k3s_version = last_deployed_k3s_version(this_stack_reference())
+
 agents = K3sAgents(
     "k3s-agents",
     K3sAgentsArgs(
@@ -87,7 +98,7 @@ agents = K3sAgents(
         subnet_ids=network.public_subnet_ids,
         security_group_id=network.cluster_security_group_id,
         settings=config.cluster.agents,
-        k3s_version=config.cluster.k3s_version,
+        k3s_version=joining_agents_k3s_version(running_k3s_version, config.cluster.k3s_version),
         api_host=entry.dns_name,
         agent_token=cluster.agent_token,
         ingress_target_group_arns=entry.ingress_target_group_arns,
@@ -201,6 +212,21 @@ autoscaler = ClusterAutoscaler(
     opts=on_k3s,
 )
 
+# The cluster keeps itself current inside the maintenance window: K3s upgrades node by node from
+# k3sVersion, kernel reboots one node at a time, both paced by the shop's PodDisruptionBudgets.
+upgrades = K3sUpgrades(
+    "k3s-upgrades",
+    K3sUpgradesArgs(
+        # Forward only, one minor at a time, from what the last `pulumi up` deployed.
+        k3s_version=gated_k3s_version(running_k3s_version, config.cluster.k3s_version, config.stack),
+        window=config.cluster.maintenance,
+    ),
+    opts=on_k3s,
+)
+reboots = Reboots(
+    "reboots", RebootsArgs(window=config.cluster.maintenance, monitoring_crds=monitoring.release), opts=on_k3s
+)
+
 shop_observability = ShopObservability(
     "shop-observability",
     ShopObservabilityArgs(
@@ -242,3 +268,66 @@ pulumi.export(StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS, config.backups.manual_
 pulumi.export(StackOutput.SNAPSHOT_EXPORT_BUCKET, snapshot_exports.bucket_name)
 pulumi.export(StackOutput.SNAPSHOT_EXPORT_ROLE_ARN, snapshot_exports.role_arn)
 pulumi.export(StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN, snapshot_exports.kms_key_arn)
+
+# Recovery drills (issue 15): an alarm per drill when none succeeded for drillMaxAgeDays days.
+from dhakacart_infra.aws.drill_alarms import DrillAlarms, DrillAlarmsArgs  # noqa: E402
+
+drill_alarms = (
+    DrillAlarms(
+        "drill-alarms",
+        DrillAlarmsArgs(
+            name_prefix=config.name_prefix,
+            stack=config.stack,
+            max_age_days=config.drills.max_age_days,
+            email_endpoints=[config.alerting.email_to] if config.alerting.email_to else [],
+        ),
+        opts=on_aws,
+    )
+    if config.drills.max_age_days
+    else None
+)
+pulumi.export(StackOutput.DRILL_ALARM_TOPIC_ARN, drill_alarms.topic_arn if drill_alarms else "")
+
+# The etcd restore drill's scratch server: its own read-only role, a closed security group, the token.
+from dhakacart_infra.aws.etcd_drill import EtcdDrillAccess, EtcdDrillAccessArgs  # noqa: E402
+
+etcd_drill = EtcdDrillAccess(
+    "etcd-drill",
+    EtcdDrillAccessArgs(
+        name_prefix=config.name_prefix,
+        region=config.region,
+        vpc_id=network.vpc_id,
+        snapshot_bucket_arn=cluster.etcd_snapshot_bucket_arn,
+        snapshot_folder=cluster.etcd_snapshot_folder,
+        snapshot_kms_key_arn=cluster.etcd_snapshot_kms_key_arn,
+        cluster_token=cluster.server_token,
+    ),
+    opts=on_aws,
+)
+pulumi.export(StackOutput.K3S_VERSION, config.cluster.k3s_version)
+pulumi.export(StackOutput.K3S_AMI_ID, cluster.ami_id)
+# The scratch server needs egress without a NAT gateway: a public subnet, as the servers have.
+pulumi.export(StackOutput.ETCD_DRILL_SUBNET_ID, network.public_subnet_ids.apply(lambda ids: ids[0]))
+pulumi.export(StackOutput.ETCD_DRILL_SECURITY_GROUP_ID, etcd_drill.security_group_id)
+pulumi.export(StackOutput.ETCD_DRILL_INSTANCE_PROFILE, etcd_drill.instance_profile_name)
+pulumi.export(StackOutput.ETCD_DRILL_TOKEN_PARAMETER, etcd_drill.token_parameter_name)
+
+# What the role that runs the drills (the drills workflow's DRILL_ROLE_ARN) may do, and no more.
+from dhakacart_infra.aws.drill_runner import DrillRunnerPolicy, DrillRunnerPolicyArgs  # noqa: E402
+
+drill_runner = DrillRunnerPolicy(
+    "drill-runner",
+    DrillRunnerPolicyArgs(
+        name_prefix=config.name_prefix,
+        region=config.region,
+        database_identifier=database.identifier,
+        database_kms_key_arn=database.kms_key_arn,
+        subnet_group=database.subnet_group_name,
+        parameter_group=database.parameter_group_name,
+        etcd_bucket_arn=cluster.etcd_snapshot_bucket_arn,
+        etcd_drill_role_arn=etcd_drill.role_arn,
+        server_instance_ids=cluster.server_instance_ids,
+    ),
+    opts=on_aws,
+)
+pulumi.export(StackOutput.DRILL_RUNNER_POLICY_ARN, drill_runner.policy_arn)

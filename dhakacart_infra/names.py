@@ -21,6 +21,8 @@ NODE_EXPORTER_NAMESPACE = "monitoring-node-exporter"
 CERT_MANAGER_NAMESPACE = "cert-manager"
 KUBE_SYSTEM_NAMESPACE = "kube-system"
 CLUSTER_AUTOSCALER_NAMESPACE = "cluster-autoscaler"
+SYSTEM_UPGRADE_NAMESPACE = "system-upgrade"  # the system-upgrade-controller's release manifest makes it
+KURED_NAMESPACE = "kured"
 
 # The shop's workloads: app.kubernetes.io/name and the component of each Deployment / Job.
 SHOP_APP_NAME = "dhakacart"
@@ -78,3 +80,31 @@ class StackOutput(StrEnum):
     ETCD_SNAPSHOT_FOLDER = "etcdSnapshotFolder"
     SERVER_INSTANCE_IDS = "serverInstanceIds"
     AGENT_GROUP_NAME = "agentGroupName"
+    # Recovery drills (issue 15): the topic their "overdue" alarms notify ("" when drillMaxAgeDays is 0).
+    DRILL_ALARM_TOPIC_ARN = "drillAlarmTopicArn"
+    # What `ops drill etcd` launches its scratch server with (aws/etcd_drill.py).
+    K3S_VERSION = "clusterK3sVersion"
+    K3S_AMI_ID = "k3sAmiId"
+    ETCD_DRILL_SUBNET_ID = "etcdDrillSubnetId"
+    ETCD_DRILL_SECURITY_GROUP_ID = "etcdDrillSecurityGroupId"
+    ETCD_DRILL_INSTANCE_PROFILE = "etcdDrillInstanceProfile"
+    ETCD_DRILL_TOKEN_PARAMETER = "etcdDrillTokenParameter"  # noqa: S105 - an output name
+    # The managed policy to attach to the role that runs the drills (aws/drill_runner.py).
+    DRILL_RUNNER_POLICY_ARN = "drillRunnerPolicyArn"
+
+
+# Recovery drills (issue 15): `ops drill <name>` publishes DRILL_SUCCEEDED_METRIC under this namespace
+# with the dimensions below; the DrillAlarms component (aws/drill_alarms.py) alarms on its absence.
+DRILL_METRIC_NAMESPACE = "DhakaCart/Drills"
+DRILL_SUCCEEDED_METRIC = "DrillSucceeded"
+DRILL_STACK_DIMENSION = "Stack"
+DRILL_NAME_DIMENSION = "Drill"
+DATABASE_DRILL = "database"
+ETCD_DRILL = "etcd"
+DRILLS = (DATABASE_DRILL, ETCD_DRILL)
+# The tag on everything a drill creates (its value: the drill), which the drill runner's IAM policy
+# (aws/drill_runner.py) requires before it may change, delete or terminate anything.
+DRILL_TAG = "dhakacart-drill"
+# The SSM documents the drills use: the database check's port forward, the etcd drill's count.
+SSM_PORT_FORWARD_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
+SSM_SHELL_DOCUMENT = "AWS-RunShellScript"

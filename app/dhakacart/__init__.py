@@ -91,7 +91,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         # Sliding-window counter: no burst at window edges (unlike fixed-window), and two counters
         # per client instead of moving-window's list of every hit, which the in-memory storage's
         # expiry thread re-scans every 10 ms: with ~10k clients that scan alone made each request
-        # up to 1.7 ms slower (bench/, README "Benchmarks").
+        # up to 1.7 ms slower (bench/, README "Measured").
         RATELIMIT_STRATEGY="sliding-window-counter",
         # Fail open, on purpose: if the shared storage (Redis) is unreachable, each process keeps
         # enforcing the same limits in its own memory (so the cluster-wide limit is at most

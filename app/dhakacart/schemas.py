@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from .money import CURRENCY, parse_amount, to_amount_string
 from .phone import PHONE_PATTERN, normalize_bd_mobile
@@ -19,6 +19,9 @@ AmountIn = Annotated[str, Field(pattern=r"^\d{1,10}(\.\d{1,2})?$", examples=["12
                                 description="Taka as a string, at most two decimals (never a JSON number)")]
 Currency = Literal["BDT"]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", min_length=1, max_length=120)]
+# A password is taken exactly as typed: trimming it would shorten what the published maxLength
+# measures, and the storefront's form never trims, so both doors must hash the same string.
+Password = Annotated[str, StringConstraints(strip_whitespace=False)]
 OrderStatus = Literal["pending", "confirmed", "shipped", "delivered", "cancelled"]
 
 
@@ -109,7 +112,7 @@ class ProductQuery(Strict):
 # ---------------------------------------------------------------- accounts
 class RegisterIn(Strict):
     email: EmailStr
-    password: str = Field(min_length=8, max_length=128)
+    password: Password = Field(min_length=8, max_length=128)
     name: str = Field(min_length=1, max_length=120)
     phone: str = Field(examples=["01712345678"], description="Bangladeshi mobile; stored as +8801XXXXXXXXX",
                        json_schema_extra={"pattern": PHONE_PATTERN})
@@ -122,7 +125,7 @@ class RegisterIn(Strict):
 
 class LoginIn(Strict):
     email: str = Field(max_length=254)
-    password: str = Field(max_length=128)
+    password: Password = Field(max_length=128)
 
 
 class RefreshIn(Strict):

@@ -83,7 +83,8 @@ class K3sAgentsArgs:
     subnet_ids: pulumi.Input[list[str]]
     security_group_id: pulumi.Input[str]
     settings: AgentPoolSettings
-    k3s_version: str
+    k3s_version: pulumi.Input[str]
+    """The release new agents install: the one the servers run, never one they do not run yet."""
     api_host: pulumi.Input[str]
     agent_token: pulumi.Input[str]
     ingress_target_group_arns: pulumi.Input[list[str]]
@@ -104,11 +105,11 @@ class K3sAgents(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         prefix, pool = args.name_prefix, args.settings
         access = node_role(f"{name}", f"{prefix}: the K3s agents (SSM)", self)
-        user_data = pulumi.Output.all(args.agent_token, args.api_host).apply(
+        user_data = pulumi.Output.all(args.agent_token, args.api_host, args.k3s_version).apply(
             lambda v: base64.b64encode(
                 agent_user_data(
                     AgentSettings(
-                        k3s_version=args.k3s_version,
+                        k3s_version=v[2],
                         region=args.region,
                         agent_token=v[0],
                         api_host=v[1],

@@ -92,6 +92,10 @@ class K3sCluster(pulumi.ComponentResource):
     server_role_arn: pulumi.Output[str]
     etcd_snapshot_bucket: pulumi.Output[str]
     etcd_snapshot_folder: str
+    etcd_snapshot_bucket_arn: pulumi.Output[str]
+    etcd_snapshot_kms_key_arn: pulumi.Output[str]
+    server_token: pulumi.Output[str]  # secret
+    ami_id: pulumi.Output[str]
     kubeconfig_parameter_name: str
 
     def __init__(self, name: str, args: K3sClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -259,6 +263,11 @@ class K3sCluster(pulumi.ComponentResource):
         self.server_role_arn = access.role.arn
         self.etcd_snapshot_bucket = snapshots.bucket_name
         self.etcd_snapshot_folder = ETCD_SNAPSHOT_FOLDER
+        # For the etcd restore drill (etcd_drill.py): what a scratch server restores with.
+        self.etcd_snapshot_bucket_arn = snapshots.bucket_arn
+        self.etcd_snapshot_kms_key_arn = snapshots.kms_key_arn
+        self.server_token = pulumi.Output.secret(token.result)
+        self.ami_id = ami
         self.kubeconfig_parameter_name = parameter_name
         self.register_outputs(
             {

@@ -54,6 +54,28 @@ def security_groups(
     nodes = group("cluster", "k3s", "K3s nodes: only from the load balancer and from each other, no SSH")
     database = group("database", "database", "PostgreSQL from the K3s nodes only")
 
+    def rule(
+        kind: type[aws.vpc.SecurityGroupIngressRule] | type[aws.vpc.SecurityGroupEgressRule],
+        suffix: str,
+        group_: aws.ec2.SecurityGroup,
+        port: int | None,
+        description: str,
+        cidr: str | None,
+        peer: aws.ec2.SecurityGroup | None,
+    ) -> None:
+        kind(
+            f"{name}-{suffix}",
+            security_group_id=group_.id,
+            description=description,
+            ip_protocol="tcp" if port is not None else "-1",
+            from_port=port,
+            to_port=port,
+            cidr_ipv4=cidr,
+            referenced_security_group_id=peer.id if peer is not None else None,
+            tags=with_name(f"{prefix}-{suffix}"),
+            opts=child,
+        )
+
     def ingress(
         suffix: str,
         target: aws.ec2.SecurityGroup,
@@ -63,18 +85,7 @@ def security_groups(
         cidr: str | None = None,
         source: aws.ec2.SecurityGroup | None = None,
     ) -> None:
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-{suffix}",
-            security_group_id=target.id,
-            description=description,
-            ip_protocol="tcp" if port is not None else "-1",
-            from_port=port,
-            to_port=port,
-            cidr_ipv4=cidr,
-            referenced_security_group_id=source.id if source is not None else None,
-            tags=with_name(f"{prefix}-{suffix}"),
-            opts=child,
-        )
+        rule(aws.vpc.SecurityGroupIngressRule, suffix, target, port, description, cidr, source)
 
     def egress(
         suffix: str,
@@ -85,18 +96,7 @@ def security_groups(
         cidr: str | None = None,
         target: aws.ec2.SecurityGroup | None = None,
     ) -> None:
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-{suffix}",
-            security_group_id=origin.id,
-            description=description,
-            ip_protocol="tcp" if port is not None else "-1",
-            from_port=port,
-            to_port=port,
-            cidr_ipv4=cidr,
-            referenced_security_group_id=target.id if target is not None else None,
-            tags=with_name(f"{prefix}-{suffix}"),
-            opts=child,
-        )
+        rule(aws.vpc.SecurityGroupEgressRule, suffix, origin, port, description, cidr, target)
 
     ingress("lb-http", lb, 80, "HTTP (ACME challenges, redirect to HTTPS)", cidr=ANYWHERE)
     ingress("lb-https", lb, 443, "HTTPS (the shop, Grafana)", cidr=ANYWHERE)

@@ -53,11 +53,20 @@ def _quantities(reserved: Mapping[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in reserved.items())
 
 
+# When EC2 shuts a node down (an instance refresh, a scale-in, a reboot), the kubelet holds the
+# shutdown this long and stops the pods gracefully: ordinary pods first, with all but the last
+# CRITICAL seconds (more than the shop's own termination grace), then critical ones.
+NODE_SHUTDOWN_GRACE_SECONDS = 75
+NODE_SHUTDOWN_GRACE_CRITICAL_SECONDS = 15
+
+
 def kubelet_args() -> list[str]:
     return [
         f"system-reserved={_quantities(SYSTEM_RESERVED)}",
         f"kube-reserved={_quantities(KUBE_RESERVED)}",
         f"eviction-hard=memory.available<{EVICTION_HARD_MEMORY},nodefs.available<10%",
+        f"shutdown-grace-period={NODE_SHUTDOWN_GRACE_SECONDS}s",
+        f"shutdown-grace-period-critical-pods={NODE_SHUTDOWN_GRACE_CRITICAL_SECONDS}s",
     ]
 
 
@@ -123,6 +132,9 @@ def traefik_config(dedicated_servers: bool) -> dict[str, Any]:
         "deployment": {"kind": "DaemonSet"},
         "service": {"type": "NodePort", "spec": {"externalTrafficPolicy": "Local"}},
         "ports": {name: {"nodePort": port} for name, port in INGRESS_NODE_PORTS.items()},
+        # K3s's chart sets none: without requests the capacity check could not count it, and without
+        # a memory limit a flood of connections could take the node's memory.
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "384Mi"}},
     }
     if dedicated_servers:
         values["tolerations"] = []  # the servers are not ingress targets

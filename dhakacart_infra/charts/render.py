@@ -103,6 +103,9 @@ def _pod(kind: str, name: str, namespace: str, labels: dict[str, str],
         "host_namespaces": [n for n in ("Network", "PID", "IPC") if spec.get(f"host{n}")],
         "pod_security_context": spec.get("securityContext") or {},
         "volumes": {v["name"]: _volume(v) for v in spec.get("volumes") or []},
+        # Where the scheduler may put it: the capacity check and the dedicated servers rely on these.
+        "tolerations": spec.get("tolerations") or [],
+        "node_selector": spec.get("nodeSelector") or {},
         "containers": [*(_container(c, True) for c in spec.get("initContainers") or []),
                        *(_container(c, False) for c in spec.get("containers") or [])],
     }
@@ -117,7 +120,8 @@ def _operator_pod(doc: dict[str, Any], namespace: str, reloader_resources: dict[
     made = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]}}
     pod = _pod(doc["kind"], f"{app}-{name}", namespace, labels,
-               {"securityContext": spec.get("securityContext")})
+               {"securityContext": spec.get("securityContext"), "tolerations": spec.get("tolerations"),
+                "nodeSelector": spec.get("nodeSelector")})
     pod["containers"] = [
         {**_container({"name": "init-config-reloader", "resources": reloader_resources}, True),
          "security_context": made},

@@ -5,6 +5,9 @@ an example for the `pulumi config set` fix, and its default in dev and in prod. 
 follows from this table: the reader (reader.py), the production and cross-key rules (rules.py, by
 key name), the `Pulumi.yaml` declarations and comments and the configuration reference in
 docs/CONFIGURATION.md (docs.py writes both; a test keeps them equal to this table).
+
+Longer than the other modules on purpose: it is one table, one entry per key, read top to bottom
+by section; splitting it would scatter what a reviewer compares side by side.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .instance_types import INSTANCE_MEMORY_GIB, MIN_K3S_MEMORY_GIB
+from .k3s_releases import RELEASE_PATTERN, validated_reason
 from .kinds import (
     Boolean,
     Choice,
@@ -30,6 +34,10 @@ from .kinds import (
 )
 
 ENVIRONMENTS = ("dev", "prod")
+_DAY = "(mo|tu|we|th|fr|sa|su)"
+DAYS = rf"{_DAY}(,{_DAY})*"
+CLOCK = r"([01]\d|2[0-3]):[0-5]\d"
+CLOCK_REASON = "is not a time of day like 02:00 (HH:MM, 24 hours)"
 
 
 class _Required:
@@ -335,11 +343,13 @@ KEYS: tuple[Key, ...] = (
     Key(
         "k3sVersion",
         Text(
-            r"v1\.\d+\.\d+\+k3s\d+",
+            RELEASE_PATTERN,
             "is not a pinned K3s release like v1.35.8+k3s1 (see https://github.com/k3s-io/k3s/releases)",
+            check=validated_reason,
         ),
         "cluster",
-        "Pinned K3s release (format v1.X.Y+k3sN).",
+        "Pinned K3s release (format v1.X.Y+k3sN), validated by K3s on the nodes' Ubuntu; changing it "
+        "upgrades the running cluster node by node, one minor at a time, never back.",
         "v1.35.8+k3s1",
         dev="v1.35.8+k3s1",
     ),
@@ -432,6 +442,35 @@ KEYS: tuple[Key, ...] = (
         "strict",
         dev="preferred",
         prod="strict",
+    ),
+    Key(
+        "maintenanceDays",
+        Text(
+            DAYS,
+            "is not a comma-separated list of two-letter days like mo,tu,we,th,su",
+            samples=("su", "mo,tu,we,th,fr,sa,su"),
+        ),
+        "cluster",
+        "Days on which K3s upgrades and kernel reboots may run (mo,tu,we,th,fr,sa,su), in the window "
+        "maintenanceStart to maintenanceEnd, Dhaka time.",
+        "mo,tu,we,th,su",
+        dev="mo,tu,we,th,fr,sa,su",
+    ),
+    Key(
+        "maintenanceStart",
+        Text(CLOCK, CLOCK_REASON, samples=("00:00", "04:59")),
+        "cluster",
+        "Start of the daily maintenance window (HH:MM, Asia/Dhaka): the shop's quietest hours.",
+        "02:00",
+        dev="02:00",
+    ),
+    Key(
+        "maintenanceEnd",
+        Text(CLOCK, CLOCK_REASON, samples=("02:01", "23:59")),
+        "cluster",
+        "End of the daily maintenance window (HH:MM, Asia/Dhaka), after maintenanceStart on the same day.",
+        "05:00",
+        dev="05:00",
     ),
     # Database
     Key(
@@ -717,6 +756,21 @@ KEYS: tuple[Key, ...] = (
         "SMTP password, with alertEmailTo (secret).",
         "<SMTP password>",
     ),
+    # Recovery drills (issue 15)
+    Key(
+        "drillMaxAgeDays",
+        Integer(
+            0,
+            7,
+            " (0 turns the alarms off; a CloudWatch alarm with a one-day period looks back at most 7 days)",
+        ),
+        "drills",
+        "Days without a successful recovery drill (`ops drill database`, `ops drill etcd`) before its "
+        "CloudWatch alarm notifies the drill topic; 0: no drill alarms (dev).",
+        "7",
+        dev=0,
+        prod=7,
+    ),
 )
 
 KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}
@@ -728,4 +782,5 @@ SECTIONS = {
     "shop": "The shop",
     "monitoring": "Monitoring and logs",
     "alerts": "Alerts",
+    "drills": "Recovery drills",
 }

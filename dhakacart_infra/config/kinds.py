@@ -152,6 +152,15 @@ class Secret(Kind):
 IPV6_REASON = "is IPv6, but the VPC is IPv4-only"
 
 
+def _json_list(text: str) -> list | None:
+    """The list a JSON value holds, or None if it is not JSON or not a list."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return items if isinstance(items, list) else None
+
+
 @dataclass(frozen=True)
 class CidrList(Kind):
     """A non-empty JSON list of IPv4 CIDRs (`adminCidrs`)."""
@@ -160,11 +169,8 @@ class CidrList(Kind):
     path_fix = True
 
     def parse(self, text: str) -> tuple[str, ...]:
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError:
-            items = None
-        if not isinstance(items, list):
+        items = _json_list(text)
+        if items is None:
             raise Invalid("must be a list")
         cidrs = []
         for item in items:
@@ -191,11 +197,8 @@ class InstanceTypeList(Kind):
     def parse(self, text: str) -> tuple[str, ...]:
         from .instance_types import INSTANCE_TYPES
 
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError:
-            items = None
-        if not isinstance(items, list) or not items:
+        items = _json_list(text)
+        if not items:
             raise Invalid("must be a non-empty list of instance types")
         for item in items:
             if item not in INSTANCE_TYPES:

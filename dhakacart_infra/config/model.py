@@ -17,6 +17,7 @@ from ..aws.agents import AgentPoolSettings
 from ..aws.cluster import ServerPoolSettings
 from ..aws.database import DatabaseSettings
 from ..k8s.alertmanager import AlertReceivers
+from ..k8s.maintenance_window import MaintenanceWindow
 from ..k8s.storefront import WorkloadSizing
 from ..tags import standard_tags
 from .keys import retention_days
@@ -34,6 +35,7 @@ class NetworkConfig:
 class ClusterConfig:
     servers: ServerPoolSettings
     agents: AgentPoolSettings
+    maintenance: MaintenanceWindow
 
     @property
     def k3s_version(self) -> str:
@@ -70,6 +72,12 @@ class MonitoringConfig:
 
 
 @dataclass(frozen=True)
+class DrillConfig:
+    max_age_days: int
+    """Days without a successful recovery drill before its alarm fires; 0: no drill alarms."""
+
+
+@dataclass(frozen=True)
 class StackConfig:
     project: str
     stack: str
@@ -82,6 +90,7 @@ class StackConfig:
     app: AppConfig
     monitoring: MonitoringConfig
     alerting: AlertReceivers
+    drills: DrillConfig
 
     @property
     def is_production(self) -> bool:
@@ -140,6 +149,11 @@ def build(
                 max_size=v["k3sAgentMaxSize"],
                 volume_gb=v["k3sAgentVolumeGb"],
             ),
+            maintenance=MaintenanceWindow(
+                days=tuple(v["maintenanceDays"].split(",")),
+                start=v["maintenanceStart"],
+                end=v["maintenanceEnd"],
+            ),
         ),
         database=DatabaseSettings(
             engine_version=v["dbEngineVersion"],
@@ -185,4 +199,5 @@ def build(
             smtp_password=secret("alertSmtpPassword"),
             smtp_username=v["alertSmtpUsername"] or None,
         ),
+        drills=DrillConfig(max_age_days=v["drillMaxAgeDays"]),
     )

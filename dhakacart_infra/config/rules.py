@@ -226,6 +226,31 @@ def strict_spread_is_satisfiable(values: Values, environment: str) -> list[Findi
     return found
 
 
+def maintenance_window_is_a_window(values: Values, environment: str) -> list[Finding]:
+    """`maintenanceEnd` comes after `maintenanceStart` on the same day."""
+    start, end = values.get("maintenanceStart"), values.get("maintenanceEnd")
+    if start is not None and end is not None and end <= start:
+        reason = f"must be after maintenanceStart ({start}) on the same day"
+        return [Finding("maintenanceEnd", end, reason, "05:00")]
+    return []
+
+
+def production_drill_alarms(values: Values, environment: str) -> list[Finding]:
+    """In prod, `drillMaxAgeDays` is at least 1: an untested backup must not go unnoticed."""
+    days = values.get("drillMaxAgeDays")
+    if environment == "prod" and days == 0:
+        return [
+            Finding(
+                "drillMaxAgeDays",
+                days,
+                "must be at least 1 in prod: without the drill alarms nobody notices that the backups "
+                "stopped being proven restorable",
+                "7",
+            )
+        ]
+    return []
+
+
 RULES: tuple[Rule, ...] = (
     admin_api_not_world_open,
     production_protections,
@@ -236,4 +261,6 @@ RULES: tuple[Rule, ...] = (
     etcd_quorum,
     agent_group_bounds,
     strict_spread_is_satisfiable,
+    maintenance_window_is_a_window,
+    production_drill_alarms,
 )

@@ -18,6 +18,15 @@ from ..names import (
 )
 
 RUNBOOK_PATH = "docs/RUNBOOK.md"
+# The alerts that mean shoppers are being hurt right now: while one fires, nothing may disrupt the
+# cluster on purpose (kured holds its reboots; docs/RUNBOOK.md says how to hold K3s upgrades).
+SHOP_SUFFERING_ALERTS = (
+    "DhakaCartApiDown",
+    "DhakaCartWebDown",
+    "DhakaCartHighErrorRatio",
+    "DhakaCartReadinessFailing",
+    "DhakaCartDeploymentReplicasMismatch",
+)
 
 # The shop's pods, as cAdvisor and kube-state-metrics label them.
 _SHOP = f'namespace="{SHOP_NAMESPACE}"'

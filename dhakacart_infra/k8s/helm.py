@@ -14,6 +14,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 MAX_HISTORY = 5  # release revisions Helm keeps (each is a Secret in the namespace)
+# For the per-node agents (node-exporter, Alloy): every node, the dedicated servers' NoExecute
+# taint included, so the nodes that hold etcd are the first to be watched, not the last.
+EVERY_NODE_TOLERATIONS = [{"operator": "Exists"}]
 
 
 def container_resources(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import pulumi_kubernetes as k8s
 
 from ..errors import ComponentInputError
 from ..names import MONITORING_NAMESPACE
-from .helm import container_resources, helm_release
+from .helm import EVERY_NODE_TOLERATIONS, container_resources, helm_release
 from .labels import recommended_labels
 from .monitoring_values import STORAGE_CLASS
 
@@ -162,7 +162,7 @@ def alloy_values(namespace: pulumi.Input[str], config_map_name: pulumi.Input[str
     Go-template braces of config.alloy's stage.template at install time."""
     push_url = pulumi.Output.from_input(namespace).apply(loki_push_url)
     return {
-        "controller": {"type": "daemonset"},
+        "controller": {"type": "daemonset", "tolerations": EVERY_NODE_TOLERATIONS},
         "alloy": {
             "configMap": {"create": False, "name": config_map_name, "key": ALLOY_CONFIG_KEY},
             "extraEnv": [

@@ -13,7 +13,7 @@ import pulumi
 
 from ..names import CERT_MANAGER_NAMESPACE, NODE_EXPORTER_NAMESPACE
 from .alertmanager import alertmanager_config
-from .helm import container_resources
+from .helm import EVERY_NODE_TOLERATIONS, container_resources
 from .middlewares import ROUTER_MIDDLEWARES_ANNOTATION
 from .tls import TRAEFIK_INGRESS_CLASS
 
@@ -86,6 +86,7 @@ def kube_prometheus_stack_values(
         "kube-state-metrics": {"resources": container_resources("20m", "64Mi", "192Mi")},
         "prometheus-node-exporter": {
             "namespaceOverride": node_exporter_namespace,
+            "tolerations": EVERY_NODE_TOLERATIONS,
             "resources": container_resources("20m", "32Mi", "96Mi"),
         },
         "prometheus": {"prometheusSpec": {

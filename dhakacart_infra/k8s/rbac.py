@@ -3,7 +3,7 @@
 It lets a person see what is running and why it misbehaves (pods, their logs, events, the
 workloads and autoscalers that own them) in the shop's namespace, and nothing else: no Secrets,
 no exec, no port-forward, no writes. It is declared here and bound by whoever grants access (see
-README, "The shop on Kubernetes"), so granting a person access never needs a `pulumi up`.
+docs/ARCHITECTURE.md, "The shop on Kubernetes"), so granting a person access never needs a `pulumi up`.
 """
 
 from __future__ import annotations

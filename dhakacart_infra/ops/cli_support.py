@@ -29,6 +29,10 @@ class OpsContext:
     read_outputs: Callable[[str | None], dict[str, Any]] = read_stack_outputs
     selected_stack: Callable[[], str] = selected_stack_name
     client: Callable[[str, str | None], Any] | None = None
+    # The drills' steps that need more than AWS's API (tests inject their own): a DatabaseChecker
+    # (drill_database.py) and an etcd drill's remote runner (drill_etcd.py); None means the real one.
+    database_checker: Any = None
+    etcd_runner: Any = None
 
     def aws(self, service: str, region: str | None) -> Any:
         if self.client is not None:
@@ -82,6 +86,9 @@ IDENTIFIER_OPTIONS: dict[StackOutput, IdentifierOption] = {
     StackOutput.SNAPSHOT_EXPORT_BUCKET: IdentifierOption("NAME", "S3 bucket for exports"),
     StackOutput.SNAPSHOT_EXPORT_ROLE_ARN: IdentifierOption("ARN", "IAM role RDS assumes to write the export"),
     StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN: IdentifierOption("ARN", "KMS key ARN that encrypts the export"),
+    StackOutput.ETCD_SNAPSHOT_BUCKET: IdentifierOption("NAME", "S3 bucket of the cluster's etcd snapshots"),
+    StackOutput.ETCD_SNAPSHOT_FOLDER: IdentifierOption("FOLDER", "folder of the etcd snapshots in it"),
+    StackOutput.SERVER_INSTANCE_IDS: IdentifierOption("IDS", "K3s server instance ids, comma-separated"),
 }
 
 

@@ -20,6 +20,9 @@ OUTPUT_FLAGS: dict[StackOutput, str] = {
     StackOutput.SNAPSHOT_EXPORT_KMS_KEY_ARN: "--kms-key",
     StackOutput.MANUAL_SNAPSHOT_RETENTION_DAYS: "--keep-days",
     StackOutput.REGION: "--region",
+    StackOutput.ETCD_SNAPSHOT_BUCKET: "--etcd-bucket",
+    StackOutput.ETCD_SNAPSHOT_FOLDER: "--etcd-folder",
+    StackOutput.SERVER_INSTANCE_IDS: "--server-id",
 }
 
 Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
@@ -105,3 +108,19 @@ class StackIdentifiers:
                 f"pass {flag}"
             )
         return str(found) if found not in (None, "") else None
+
+    def get_list(self, output: StackOutput, *, required: bool = True) -> list[str]:
+        """A list output (a flag gives it comma-separated; the stack as a JSON list)."""
+        value = self.flags.get(output)
+        if value:
+            return [item.strip() for item in value.split(",") if item.strip()]
+        if self.get(output, required=required) is None:
+            return []
+        found = (self._outputs or {}).get(output)
+        if isinstance(found, str):
+            try:
+                found = json.loads(found)
+            except json.JSONDecodeError:
+                found = found.split(",")
+        items = [str(item).strip() for item in (found if isinstance(found, list) else [found])]
+        return [item for item in items if item]

@@ -4,7 +4,10 @@ Runs the program under the shared mocks with `Pulumi.<stack>.yaml` (no AWS accou
 CLI), prints the resource tree (type, name, under its parent) and the stack outputs with secrets
 masked, and writes the artifacts under `<out>/<stack>/`. Each further artifact is one call in
 `main` below. Last, it judges the plan's policies (policy_report.py) and prints what they found.
-Exit codes: 0 planned, 1 a mandatory policy is violated, 2 unknown stack or invalid configuration.
+Then it checks the cluster the plan describes: the worst case fits the nodes (capacity.py), the
+loss of any one zone leaves the shop running (resilience.py), and what it all costs a month (cost.py).
+Exit codes: 0 planned, 1 a mandatory policy is violated, 2 unknown stack or invalid configuration,
+3 the worst case does not fit the nodes, or a production stack does not survive a zone's loss.
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..names import StackOutput
+from . import capacity, cost, resilience
 from .manifests import write_plan_manifests
 from .mocks import mask_secrets, to_json
 from .policy_report import PolicyFindings
 from .policy_report import judge as judge_policies
+from .quantities import servers
 from .runner import REPO_ROOT, PlanResult, StackFileError, run_program
 from .tfplan import write_tfplan
 from .tree import resource_tree, type_counts
@@ -27,6 +33,7 @@ from .tree import resource_tree, type_counts
 EXIT_OK = 0
 EXIT_POLICY_VIOLATION = 1
 EXIT_BAD_INPUT = 2
+EXIT_CLUSTER_SHORTFALL = 3
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -139,6 +146,37 @@ def write_resources(plan: PlanResult, out_dir: Path) -> Path:
     return path
 
 
+def write_json(out_dir: Path, name: str, content: dict) -> Path:
+    path = out_dir / name
+    path.write_text(json.dumps(content, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def check_cluster(plan: PlanResult, out_dir: Path, written: list[Path]) -> bool:
+    """Prints the capacity, zone-loss and cost reports, writes them as JSON; False if the plan must
+    not go ahead (the worst case does not fit, or production would not survive a zone's loss)."""
+    if not servers(plan):
+        print("\ncluster checks: this plan has no K3s servers, so no capacity, zone-loss or cost report")
+        return True
+    fit = capacity.assess(plan)
+    zones = resilience.assess(plan)
+    priced = cost.assess(plan, region=str(plan.outputs.get(StackOutput.REGION, "ap-south-1")))
+    written.append(write_json(out_dir, "capacity.json", fit.as_dict()))
+    written.append(write_json(out_dir, "zone-loss.json", zones.as_dict()))
+    written.append(write_json(out_dir, "cost.json", priced.as_dict()))
+    print(f"\ncapacity: at every HPA's maximum the pods request {fit.needed.describe()}; "
+          f"the nodes offer {fit.available.describe()}")
+    for problem in fit.problems:
+        print(f"  does not fit: {problem}", file=sys.stderr)
+    production = plan.outputs.get(StackOutput.ENVIRONMENT) == "prod"
+    print(zones.summary(), file=sys.stdout if zones.survives_any_zone_loss or not production else sys.stderr)
+    print(f"\nmonthly cost, USD (prices of {priced.recorded}; min-max with the agents' bounds):")
+    print("\n".join(priced.table()))
+    for warning in priced.warnings:
+        print(f"  warning: {warning}")
+    return fit.fits and (zones.survives_any_zone_loss or not production)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -157,13 +195,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     written.append(write_tfplan(plan, out_dir))
     written.append(write_plan_manifests(plan, out_dir))
     # Later artifacts: one call each, appending what they wrote to `written`.
+    cluster_ok = check_cluster(plan, out_dir, written)
 
     print("\nWritten:")
     for path in written:
         print(f"  {path}")
     findings = judge_policies(plan, out_dir)  # writes policy-report.json
     print_policy_findings(findings)
-    return policy_exit_code(findings)
+    if findings.mandatory:
+        return policy_exit_code(findings)
+    return EXIT_OK if cluster_ok else EXIT_CLUSTER_SHORTFALL
 
 
 if __name__ == "__main__":

@@ -39,7 +39,27 @@ CUSTOM_RESOURCE_API_VERSIONS = frozenset({
     "traefik.io/v1alpha1",
     "monitoring.coreos.com/v1",
     "monitoring.coreos.com/v1alpha1",
+    "upgrade.cattle.io/v1",
 })
+# Custom resources whose schema no pinned npm package carries: held against the fields recorded
+# from their release's CRD (charts/crd_facts, charts/crd_keys.py) instead. "<apiVersion>/<Kind>"
+# -> (facts name, release).
+RECORDED_CRD_FACTS = {"upgrade.cattle.io/v1/Plan": ("system-upgrade-controller-plan", "v0.20.1")}
+
+
+def recorded_crd_problems(manifest: dict[str, Any]) -> list[str]:
+    """What is wrong with a custom resource of RECORDED_CRD_FACTS: fields its CRD does not have,
+    required ones missing. Empty when it is fine."""
+    from ..charts import crd_keys
+
+    key = f"{manifest.get('apiVersion')}/{manifest.get('kind')}"
+    name, release = RECORDED_CRD_FACTS[key]
+    facts = crd_keys.load(name, release)["versions"][str(manifest["apiVersion"]).split("/")[-1]]
+    spec = manifest.get("spec") or {}
+    unknown = crd_keys.unknown_paths(spec, facts["spec_keys"])
+    problems = [f"spec.{p}: no such field in {key} {release}" for p in unknown]
+    problems += [f"spec.{f}: required by {key} {release}" for f in facts["required"] if f not in spec]
+    return problems
 
 _K3S_VERSION = re.compile(r"^v(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)\+k3s\d+$")
 _HEAD_KEYS = ("apiVersion", "kind", "metadata")

@@ -30,9 +30,6 @@ MOCK_ACCOUNT_ID = "123456789012"
 MOCK_REGION_ZONES = {"a": "aps1-az1", "b": "aps1-az3", "c": "aps1-az2"}
 MOCK_UBUNTU_AMI_ID = "ami-0f58b397bc5c1f2e8"
 
-SecretWrapped = dict  # {rpc._special_sig_key: rpc._special_secret_sig, "value": ...}
-
-
 def is_secret(value: Any) -> bool:
     return rpc.is_rpc_secret(value)
 
@@ -116,8 +113,11 @@ class RecordedResource:
 class PlanMocks(pulumi.runtime.Mocks):
     """Realistic answers for the resources and calls this program uses; anything else is an error."""
 
-    def __init__(self, region: str = "ap-south-1") -> None:
+    def __init__(self, region: str = "ap-south-1", last_outputs: dict[str, Any] | None = None) -> None:
         self.region = region
+        # What a StackReference to this stack reads: the outputs of its last `pulumi up` (none: a
+        # stack never deployed).
+        self.last_outputs = dict(last_outputs or {})
         self._secret_outputs: dict[tuple[str, str], list[str]] = {}
         # AWS provider URN -> its default_tags, merged into each resource's tagsAll like the engine.
         self._aws_default_tags: dict[str, dict[str, str]] = {}
@@ -137,6 +137,8 @@ class PlanMocks(pulumi.runtime.Mocks):
         state = dict(inputs)
         resource_id = self._resource_id(args.typ, args.name)
         state.update(self._extra_state(args.typ, args.name, inputs, resource_id))
+        if args.typ == "pulumi:pulumi:StackReference":
+            state.update(outputs=dict(self.last_outputs), secretOutputNames=[])
         # An Auto Scaling group's tags are a list of its own, which the provider's default tags skip.
         if args.typ.startswith("aws:") and not isinstance(inputs.get("tags"), list):
             provider_urn = (args.provider or "").rsplit("::", 1)[0]

@@ -66,9 +66,11 @@ class PlanResult:
         return found
 
     def kubernetes_objects(self) -> list[RecordedResource]:
-        """Every Kubernetes object the program sends (not providers, not Helm releases)."""
+        """Every Kubernetes object the program sends (not providers, not Helm releases, not the
+        manifest files the provider reads itself: `kubernetes:yaml/v2:ConfigFile`)."""
         return [r for r in self.resources
-                if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh/")]
+                if r.type.startswith("kubernetes:")
+                and not r.type.startswith(("kubernetes:helm.sh/", "kubernetes:yaml/"))]
 
     def waits_for(self, dependent: RecordedResource, dependency: RecordedResource) -> bool:
         """True only when the engine makes `dependent` wait for `dependency`: through its explicit and
@@ -198,12 +200,15 @@ def run_program(
     secret_overrides: dict[str, Any] | None = None,
     remove: Iterable[str] = (),
     program: Callable[[], Any] | None = None,
+    last_outputs: dict[str, Any] | None = None,
 ) -> PlanResult:
     """Runs `__main__.py` (or `program`) under mocks with `stack`'s config and records it all.
 
     `overrides` sets config keys in plain text (`"dhakacart:multiAz": False`), `secret_overrides`
     sets them as `pulumi config set --secret` would (the value, marked secret), `remove` unsets
     them: tests use these to exercise the program's validation exactly as a stack file would.
+    `last_outputs` are the outputs of the stack's last deployment, as a StackReference to itself
+    reads them (default: none, a stack never deployed).
     """
     project, config, secret_keys = load_stack_config(stack, root)
 
@@ -221,7 +226,7 @@ def run_program(
         secret_keys = [*(k for k in secret_keys if k != full(key)), full(key)]
 
     region = config.get("aws:region", "ap-south-1")
-    mocks = PlanMocks(region=region)
+    mocks = PlanMocks(region=region, last_outputs=last_outputs)
     monitor = RecordingMonitor(mocks)
     pulumi_settings.ROOT.set(None)  # a fresh root Stack for every run in this process
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)

@@ -17,7 +17,7 @@ Adding a rule: write the function in `aws_rules.py`, `kubernetes_rules.py` (a ju
 container: decorate it with `@each_container()`) or `stack_rules.py`, then add one entry to
 `POLICIES` below naming it, its description and the types it judges (`production_only=True` for a
 production rule). Its good and bad case go in `tests/policy/test_<module>.py`, whose coverage test
-fails until they do, and its row in README's policy table.
+fails until they do, and its row in the policy table of docs/PROVING_A_CHANGE.md.
 """
 
 from __future__ import annotations

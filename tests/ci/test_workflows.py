@@ -1,6 +1,6 @@
 """The GitHub Actions workflows and Dependabot's config: valid against GitHub's JSON schemas (the ones
 check-jsonschema ships, so offline), every step's shell parses, actions are pinned, and each
-workflow does what README "Proving a change" promises."""
+workflow does what docs/PROVING_A_CHANGE.md promises."""
 
 from __future__ import annotations
 
@@ -234,3 +234,34 @@ def test_dependabot_covers_every_ecosystem_in_the_repository() -> None:
             assert (folder / marker).exists(), (
                 f"dependabot {ecosystem} points at {directory} without {marker}"
             )
+
+
+def test_drills_run_weekly_through_oidc_and_keep_their_records() -> None:
+    drills = load("drills.yml")
+    [schedule] = triggers(drills)["schedule"]
+    _minute, _hour, day_of_month, month, day_of_week = schedule["cron"].split()
+    assert (day_of_month, month) == ("*", "*") and day_of_week.isdigit()  # once a week
+    assert "workflow_dispatch" in triggers(drills)
+    job = drills["jobs"]["drill"]
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert job["strategy"]["matrix"]["drill"] == ["database", "etcd"]
+    assert job["strategy"]["fail-fast"] is False
+    [aws] = uses(drills, "drill", "aws-actions/configure-aws-credentials")
+    assert aws["with"]["role-to-assume"] == "${{ vars.DRILL_ROLE_ARN }}"
+    script = runs(drills, "drill")
+    for drill in ("database", "etcd"):
+        assert f'python -m dhakacart_infra.ops drill {drill} --stack "$STACK"' in script
+    assert "app/requirements.txt" in script  # alembic, SQLAlchemy and psycopg for the schema check
+    [upload] = uses(drills, "drill", "actions/upload-artifact")
+    assert upload["with"]["path"] == "build/drills/" and upload["if"] == "${{ !cancelled() }}"
+
+
+def test_the_drill_commands_of_the_workflow_parse() -> None:
+    from click.testing import CliRunner
+
+    from dhakacart_infra.ops.cli import cli
+
+    for drill in ("database", "etcd"):
+        result = CliRunner().invoke(cli, ["drill", drill, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "--stack" in result.output and "--created-by" in result.output

@@ -206,3 +206,21 @@ def test_tree_nests_children_under_parents_in_registration_order():
         "│  └─ x:R  second",
         "└─ x:P  top",
     ]
+
+
+def test_the_plan_reports_capacity_zone_loss_and_cost_and_writes_them(dev_run):
+    code, stdout, _, out = dev_run
+    assert code == 0
+    assert "capacity: at every HPA's maximum the pods request" in stdout
+    assert "zone loss: no guarantee" in stdout  # dev: one server
+    assert "monthly cost, USD" in stdout
+    for name in ("capacity.json", "zone-loss.json", "cost.json"):
+        assert json.loads((out / "dev" / name).read_text())["stack"] == "dev"
+
+
+def test_the_plan_fails_when_the_worst_case_does_not_fit(tmp_path, capsys):
+    code = main(["--stack", "prod", "--out", str(tmp_path), "--config", "k3sAgentMaxSize=3"])
+    assert code == plan_cli.EXIT_CLUSTER_SHORTFALL
+    err = capsys.readouterr().err
+    assert "does not fit" in err and "vCPU: raise dhakacart:k3sAgentMaxSize to 4 (now 3)" in err
+    assert json.loads((tmp_path / "prod" / "capacity.json").read_text())["fits"] is False

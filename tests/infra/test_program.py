@@ -85,7 +85,8 @@ def test_every_required_output_is_exported(stack_plan):
     servers = outputs["serverInstanceIds"]
     assert outputs["vpcId"].startswith("vpc-") and all(i.startswith("i-") for i in servers)
     assert len(servers) == {"dev": 1, "prod": 3}[stack_plan.stack]
-    assert outputs["ssmStartSessionCommand"] == f"aws ssm start-session --region ap-south-1 --target {servers[0]}"
+    ssm = outputs["ssmStartSessionCommand"]
+    assert ssm == f"aws ssm start-session --region ap-south-1 --target {servers[0]}"
     assert outputs["clusterName"] == f"dhakacart-{stack_plan.stack}" and outputs["etcdSnapshotFolder"]
     assert outputs["kubernetesApiUrl"] == f"https://{outputs['loadBalancerDnsName']}:6443"
     assert outputs["databaseEndpoint"].endswith(".ap-south-1.rds.amazonaws.com")

@@ -23,6 +23,11 @@ COMMANDS = [
     ["export"],
     ["smoke"],
     ["load"],
+    ["etcd"],
+    ["etcd", "list"],
+    ["drill"],
+    ["drill", "database"],
+    ["drill", "etcd"],
 ]
 
 
@@ -41,6 +46,8 @@ def test_every_command_has_help(command: list[str]) -> None:
         ["restore", "snapshot"],
         ["restore", "pitr"],
         ["export"],
+        ["drill", "database"],
+        ["drill", "etcd"],
     ],
 )
 def test_every_changing_command_has_dry_run(command: list[str]) -> None:

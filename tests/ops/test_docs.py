@@ -1,19 +1,22 @@
 """The operator documents: every command in them exists and parses, every alert has its section.
 
 Commands are taken from fenced code blocks and inline code in docs/DEPLOYMENT_GUIDE.md,
-docs/RUNBOOK.md and README's "Operations" section:
+docs/RUNBOOK.md and docs/OPERATIONS.md:
 - `python -m dhakacart_infra.ops ...` lines are parsed by the tool's real click parser (options,
   types, required values; nothing runs);
 - `make X` must name a target of the Makefile;
 - `aws <service> <operation> --flags` must be an operation of botocore's service model (what the
   AWS CLI is generated from) with those parameters, or one of its waiters;
-- `pulumi` and `kubectl` verbs (and pulumi's flags) must be ones those CLIs have.
+- `pulumi` and `kubectl` verbs (and pulumi's flags) must be ones those CLIs have;
+- `k3s` lines must use a K3s subcommand, and `k3s server` only flags the platform itself gives K3s
+  (the servers' config file keys, aws/user_data.py) or the restore the etcd drill runs (ops/drill_etcd.py).
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+from datetime import UTC, datetime
 from pathlib import Path
 
 import botocore.session
@@ -24,21 +27,12 @@ from botocore import xform_name
 from dhakacart_infra.ops.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = [ROOT / "docs" / "DEPLOYMENT_GUIDE.md", ROOT / "docs" / "RUNBOOK.md"]
+DOCS = [ROOT / "docs" / "DEPLOYMENT_GUIDE.md", ROOT / "docs" / "RUNBOOK.md", ROOT / "docs" / "OPERATIONS.md"]
 OPS_PREFIXES = ("python -m dhakacart_infra.ops", ".venv/bin/python -m dhakacart_infra.ops")
 
 
-def readme_operations() -> str:
-    text = (ROOT / "README.md").read_text()
-    match = re.search(r"^## Operations\n(.*?)(?=^## |\Z)", text, re.S | re.M)
-    assert match, "README.md has no '## Operations' section"
-    return match.group(1)
-
-
 def doc_texts() -> dict[str, str]:
-    texts = {p.name: p.read_text() for p in DOCS}
-    texts["README.md#operations"] = readme_operations()
-    return texts
+    return {p.name: p.read_text() for p in DOCS}
 
 
 def command_lines(text: str) -> list[str]:
@@ -116,10 +110,12 @@ def test_the_parser_check_catches_wrong_commands(bad: list[str]) -> None:
 
 
 def test_the_documents_contain_commands_of_every_kind() -> None:
-    for tool in ("ops", "make", "aws", "pulumi", "kubectl"):
+    for tool in ("ops", "make", "aws", "pulumi", "kubectl", "k3s"):
         assert all_commands(tool), f"no {tool} command found: the extraction is broken"
     used = {shlex.split(seg)[3] for _, seg in all_commands("ops") if len(shlex.split(seg)) > 3}
-    assert {"backup", "restore", "export", "smoke", "load"} <= used
+    assert {"backup", "restore", "export", "smoke", "load", "etcd", "drill"} <= used
+    drills = {tuple(shlex.split(seg)[3:5]) for _, seg in all_commands("ops") if len(shlex.split(seg)) > 4}
+    assert {("etcd", "list"), ("drill", "database"), ("drill", "etcd")} <= drills
 
 
 def parse_ops(args: list[str]) -> None:
@@ -197,7 +193,7 @@ PULUMI = {
     "destroy": {"--stack", "--yes"},
     "refresh": {"--stack", "--yes"},
     "import": {"--parent", "--provider", "--generate-code", "--protect", "--stack"},
-    "stack": {"--show-urns", "--stack"},
+    "stack": {"--show-urns", "--show-name", "--stack"},  # --show-name: what the ops tool runs too
     "config": {"--secret", "--path", "--stack", "--plaintext"},
     "state": {"--force", "--stack", "--target-dependents"},
 }
@@ -274,8 +270,101 @@ def test_every_alert_has_a_runbook_section_its_url_points_at() -> None:
 
 def test_runbook_has_the_drills() -> None:
     runbook = (ROOT / "docs" / "RUNBOOK.md").read_text()
-    for heading in ("## Restore drill", "## Node replacement", "## Certificate failures"):
+    for heading in (
+        "## Restore drill",
+        "## Node loss",
+        "## Zone loss",
+        "## Server replacement",
+        "## Certificate failures",
+        "## etcd snapshots: list and restore",
+        "## Recovery drills",
+    ):
         assert heading in runbook
+
+
+def test_every_stack_output_the_documents_read_is_one_the_program_exports() -> None:
+    from dhakacart_infra.names import StackOutput
+
+    exported = {o.value for o in StackOutput}
+    read = set()
+    for doc, text in doc_texts().items():
+        for name in re.findall(r"pulumi stack output ([A-Za-z]\w*)", text):
+            read.add(name)
+            assert name in exported, f"{doc}: `pulumi stack output {name}`: the program exports no {name}"
+    assert {"serverInstanceIds", "ingressAddresses", "agentGroupName"} <= read
+
+
+K3S_SUBCOMMANDS = {
+    "server": set(),
+    "etcd-snapshot": {"save", "ls", "list", "delete", "prune"},
+    "kubectl": set(),
+    "crictl": set(),
+    "ctr": set(),
+}
+RESTORE_FLAGS = {"--cluster-reset", "--cluster-reset-restore-path", "--etcd-s3"}
+
+
+def k3s_server_flags() -> set[str]:
+    """What this platform gives `k3s server`: its config file's keys (each a flag) and the restore's."""
+    import yaml
+
+    from dhakacart_infra.aws.user_data import EtcdSnapshots, ServerSettings, server_user_data
+
+    settings = ServerSettings(
+        k3s_version="v1.35.8+k3s1",
+        region="ap-south-1",
+        token="t",
+        agent_token="a",
+        api_host="lb.example",
+        extra_sans=[],
+        kubeconfig_parameter="/p",
+        etcd=EtcdSnapshots("b", "ap-south-1", "etcd-snapshots", "0 */6 * * *", 5),
+        dedicated=True,
+        may_initialise=True,
+    )
+    cloud_config = yaml.safe_load(server_user_data(settings).split("\n", 1)[1])
+    [config] = [f for f in cloud_config["write_files"] if f["path"] == "/etc/rancher/k3s/config.yaml"]
+    return {f"--{key}" for key in yaml.safe_load(config["content"])} | RESTORE_FLAGS
+
+
+def drill_restore_flags() -> set[str]:
+    from dhakacart_infra.ops.drill_etcd import ScratchSettings, scratch_user_data
+    from dhakacart_infra.ops.etcd import parse_snapshot
+
+    snapshot = parse_snapshot("etcd-snapshots/etcd-snapshot-n-1795000000", 1, datetime.now(UTC))
+    settings = ScratchSettings(
+        "ap-south-1", "b", "etcd-snapshots", snapshot, "v1.35.8+k3s1", "ami-1", "s", "g", "p", "/t"
+    )
+    script = scratch_user_data(settings).replace("\\\n", " ")
+    [line] = [line for line in script.splitlines() if line.startswith("k3s server --cluster-reset")]
+    return {arg.split("=", 1)[0] for arg in shlex.split(line) if arg.startswith("--")}
+
+
+@pytest.mark.parametrize(("doc", "command"), all_commands("k3s"), ids=lambda v: v[:90])
+def test_every_k3s_command_uses_a_real_subcommand_and_the_platforms_flags(doc: str, command: str) -> None:
+    args = shlex.split(command)[1:]
+    assert args[0] in K3S_SUBCOMMANDS, f"{doc}: `{command}`: no k3s subcommand {args[0]!r}"
+    if K3S_SUBCOMMANDS[args[0]]:
+        assert args[1] in K3S_SUBCOMMANDS[args[0]], f"{doc}: `{command}`: k3s {args[0]} has no {args[1]!r}"
+    if args[0] == "server":
+        flags = {a.split("=", 1)[0] for a in args if a.startswith("--")}
+        assert flags <= k3s_server_flags(), f"{doc}: `{command}`: {sorted(flags - k3s_server_flags())}"
+
+
+def test_the_k3s_flag_check_knows_the_platforms_flags_and_refuses_others() -> None:
+    known = k3s_server_flags()
+    wanted = {"--etcd-s3-bucket", "--etcd-s3-folder", "--etcd-s3-region", "--cluster-reset-restore-path"}
+    assert wanted <= known
+    assert "--etcd-s3-folders" not in known and "--restore-path" not in known
+    assert drill_restore_flags() <= known
+
+
+def test_the_runbooks_restore_is_the_one_the_etcd_drill_rehearses() -> None:
+    restores = [c for _, c in all_commands("k3s") if "--cluster-reset" in shlex.split(c)]
+    assert restores, "the runbook has no `k3s server --cluster-reset` command"
+    for command in restores:
+        flags = {a.split("=", 1)[0] for a in shlex.split(command) if a.startswith("--")}
+        assert drill_restore_flags() <= flags, command
 
 
 def test_deployment_guide_covers_the_lifecycle() -> None:

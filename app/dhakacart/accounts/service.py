@@ -98,14 +98,24 @@ def authenticate(email: str, password: str) -> User | None:
         with contextlib.suppress(VerificationError):
             _hasher().verify(_dummy_hash(), password)
         return None
-    try:
-        _hasher().verify(user.password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return None
+    if not _verify(user.password_hash, password):
+        # Accounts made through the API before passwords were taken verbatim hold the hash of the
+        # trimmed password; accept it once and store the hash of what the user really types.
+        if password.strip() == password or not _verify(user.password_hash, password.strip()):
+            return None
+        user.password_hash = hash_password(password)
+        db.session.commit()
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         db.session.commit()
     return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher().verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 def get_user(user_id: int) -> User:

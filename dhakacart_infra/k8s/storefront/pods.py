@@ -88,7 +88,9 @@ def topology_spread(component: str, strict: bool) -> list[dict]:
     """Over nodes and zones. Strict (prod, where every zone has nodes): never one more pod in a zone
     or on a node than the skew allows, so a zone's or a node's loss takes at most its share; the
     cluster autoscaler adds a node where a pod would otherwise wait. Otherwise only preferred, so a
-    one-node cluster still schedules every replica."""
+    one-node cluster still schedules every replica. Nodes whose taints the pod does not tolerate
+    (prod's dedicated servers) are no domain at all: counted with their zero pods, they would hold
+    every agent to one pod of each kind."""
     return [
         {
             "maxSkew": 1,
@@ -96,6 +98,7 @@ def topology_spread(component: str, strict: bool) -> list[dict]:
             "whenUnsatisfiable": "DoNotSchedule" if strict else "ScheduleAnyway",
             "labelSelector": {"matchLabels": selector_labels(SHOP_APP_NAME, component)},
             "matchLabelKeys": ["pod-template-hash"],
+            "nodeTaintsPolicy": "Honor",
         }
         for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
     ]

@@ -58,6 +58,31 @@ def test_register_validates_each_field(client, changes, field):
     assert [d["field"] for d in error["details"]] == [field]
 
 
+def test_a_password_is_taken_as_typed_and_its_length_counts_every_character(client):
+    padded = "  " + NEW_USER["password"] + "  "
+    assert register(client, password=padded).status_code == 201
+    assert login(client, password=padded).status_code == 200
+    assert login(client, password=NEW_USER["password"]).status_code == 401
+    # Trimming first would have let 130 characters through a field whose maxLength is 128.
+    too_long = register(client, email="karim@example.com", password=" " * 122 + "abcdefgh")
+    assert too_long.status_code == 422
+    assert [d["field"] for d in too_long.get_json()["error"]["details"]] == ["body.password"]
+
+
+def test_an_account_hashed_from_a_trimmed_password_still_logs_in_and_is_rehashed(app, client):
+    from dhakacart.accounts import service
+    from dhakacart.extensions import db
+    from dhakacart.models import User
+
+    assert register(client).status_code == 201
+    padded = " " + NEW_USER["password"] + " "
+    assert login(client, password=padded).status_code == 200  # hash of the trimmed one matches
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == "rahim@example.com"))
+        assert service._verify(user.password_hash, padded)
+    assert login(client, password=padded).status_code == 200
+
+
 def test_login_returns_bearer_tokens(client):
     register(client)
     body = login(client).get_json()

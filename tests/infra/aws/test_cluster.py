@@ -4,14 +4,12 @@ only they may write, the kubeconfig from whichever server is up, a provider that
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 import yaml
 
 from dhakacart_infra.aws import cluster as cluster_module
 from dhakacart_infra.aws.cluster import cluster_identifier, server_zone_index
-from dhakacart_infra.aws.nodes import UBUNTU_LTS_VERSION
 from dhakacart_infra.aws.user_data import token_fingerprint
 from dhakacart_infra.plan.mocks import MOCK_ACCOUNT_ID, MOCK_UBUNTU_AMI_ID, is_secret, reveal
 from dhakacart_infra.plan.runner import read_stack_config
@@ -166,18 +164,6 @@ def test_the_cluster_identifier_changes_when_and_only_when_the_cluster_is_new(
         "tok" if token_then == "same" else "tok2", servers_then, single_server=len(servers_then) == 1
     )
     assert (now != then) is new_cluster
-
-
-# K3s's OS validation of Ubuntu 26.04 (k3s-io/k3s#14576): per Kubernetes minor, the first patch.
-K3S_VALIDATED_ON_UBUNTU = {"26.04": {(1, 34): 11, (1, 35): 8, (1, 36): 4}}
-
-
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_stacks_k3s_release_is_validated_on_the_servers_ubuntu(stack):
-    release = re.match(r"v(\d+)\.(\d+)\.(\d+)\+k3s\d+$", read_stack_config(stack).cluster.k3s_version)
-    major, minor, patch = map(int, release.groups())
-    first_validated = K3S_VALIDATED_ON_UBUNTU[UBUNTU_LTS_VERSION]
-    assert (major, minor) in first_validated and patch >= first_validated[(major, minor)]
 
 
 def test_cluster_component_exposes_its_outputs(stack_plan):

@@ -55,4 +55,6 @@ def test_the_load_balancer_reaches_only_the_nodes_and_the_database_sends_nothing
         ("load-balancer", "cluster", "tcp/30443"),
         ("load-balancer", "cluster", "tcp/6443"),
         ("cluster", "0.0.0.0/0", "all"),
+        # The etcd drill's scratch server (aws/etcd_drill.py): HTTPS out only, nothing in.
+        ("etcd-drill", "0.0.0.0/0", "tcp/443"),
     }

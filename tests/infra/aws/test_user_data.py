@@ -165,7 +165,16 @@ def test_every_node_reserves_resources_for_the_system_and_k3s():
             "system-reserved=cpu=100m,memory=256Mi",
             "kube-reserved=cpu=100m,memory=256Mi",
             "eviction-hard=memory.available<100Mi,nodefs.available<10%",
+            "shutdown-grace-period=75s",
+            "shutdown-grace-period-critical-pods=15s",
         ]
+
+
+def test_a_node_shutting_down_gives_the_shop_its_whole_termination_grace():
+    from dhakacart_infra.k8s.storefront.pods import TERMINATION_GRACE_PERIOD_SECONDS
+
+    ordinary = ud.NODE_SHUTDOWN_GRACE_SECONDS - ud.NODE_SHUTDOWN_GRACE_CRITICAL_SECONDS
+    assert ordinary >= TERMINATION_GRACE_PERIOD_SECONDS
 
 
 def test_every_node_labels_its_zone_from_the_metadata_service():

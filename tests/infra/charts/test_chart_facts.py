@@ -20,7 +20,7 @@ def test_every_release_has_facts_recorded_from_the_values_it_sends_today(facts):
     assert facts.problems == []
     assert sorted(facts.renders) == sorted(r.name for r in facts.releases)
     assert {r.name for r in facts.releases} == {"cert-manager", "kube-prometheus-stack", "loki", "alloy",
-                                                 "cluster-autoscaler"}
+                                                 "cluster-autoscaler", "kured"}
 
 
 def test_no_facts_are_left_for_charts_no_longer_pinned(dev_plan, prod_plan):

@@ -12,7 +12,7 @@ from dhakacart_infra.charts import check, pod_security
 from dhakacart_infra.charts.facts import FACTS_DIR, DeclaredRelease
 
 # Every Helm release the program declares.
-RELEASES = {"cert-manager", "kube-prometheus-stack", "loki", "alloy", "cluster-autoscaler"}
+RELEASES = {"cert-manager", "kube-prometheus-stack", "loki", "alloy", "cluster-autoscaler", "kured"}
 
 
 @pytest.fixture

@@ -15,7 +15,16 @@ EDGE_VALUES = [
     for value in key.kind.accepted_examples()
 ]
 # An edge value that a cross-key rule judges together with another key's value.
-NEEDS_COMPANY = {("dbAllocatedStorageGb", 65535): {"dbMaxAllocatedStorageGb": 65536}}
+# Edge values that cross-key rules accept only together with others (keyed by the value's text).
+NEEDS_COMPANY = {
+    ("dbAllocatedStorageGb", "65535"): {"dbMaxAllocatedStorageGb": 65536},
+    ("k3sAgentMinSize", "100"): {"k3sAgentMaxSize": 100},
+    ("zoneSpread", "strict"): {
+        "k3sAgentMinSize": 2,
+        "web": '{"minReplicas": 4, "maxReplicas": 6}',
+        "api": '{"minReplicas": 4, "maxReplicas": 6}',
+    },
+}
 
 
 def test_every_key_with_limits_offers_values_at_its_edges():
@@ -43,6 +52,6 @@ def test_every_key_with_limits_offers_values_at_its_edges():
 @pytest.mark.slow
 @pytest.mark.parametrize(("key", "value"), EDGE_VALUES, ids=[f"{k}={v}" for k, v in EDGE_VALUES])
 def test_a_value_the_config_accepts_is_accepted_by_every_component(key, value):
-    overrides = {key: value, **NEEDS_COMPANY.get((key, value), {})}
+    overrides = {key: value, **NEEDS_COMPANY.get((key, str(value)), {})}
     plan = run_program("dev", overrides=overrides)
     assert plan.resources, f"{key}={value!r} declared nothing"

@@ -267,6 +267,8 @@ REJECTIONS = [
     ("dev", {"alertEmailTo": "nope"}, "alertEmailTo", "not a valid e-mail"),
     ("prod", {"alertSmtpSmarthost": "smtp.example.com"}, "alertSmtpSmarthost", "host:port"),
     ("dev", {"aws:region": "Mumbai"}, "aws:region", "not an AWS region"),
+    ("prod", {"drillMaxAgeDays": 0}, "drillMaxAgeDays", "at least 1 in prod"),
+    ("dev", {"drillMaxAgeDays": 8}, "drillMaxAgeDays", "looks back at most 7 days"),
 ]
 
 

@@ -96,8 +96,12 @@ def test_the_charts_wait_for_the_policies(stack_plan):
     for r in stack_plan.of_type(NETWORK_POLICY):
         if r.revealed()["metadata"]["name"].startswith("deny-instance-metadata"):
             by_namespace.setdefault(r.revealed()["metadata"]["namespace"], []).append(r)
-    assert sorted(by_namespace) == ["cert-manager", "monitoring"]
-    waits = {"cert-manager": ["cert-manager"], "monitoring": ["kube-prometheus-stack", "loki", "alloy"]}
+    assert sorted(by_namespace) == ["cert-manager", "kured", "monitoring"]
+    waits = {
+        "cert-manager": ["cert-manager"],
+        "monitoring": ["kube-prometheus-stack", "loki", "alloy"],
+        "kured": ["kured"],
+    }
     for namespace, charts in waits.items():
         for chart, policy in itertools.product(charts, by_namespace[namespace]):
             assert stack_plan.waits_for(releases[chart], policy), (chart, namespace)

@@ -209,6 +209,8 @@ def test_pods_spread_over_nodes_and_zones_but_still_schedule_on_one_node(shop_pl
     for c in constraints:
         assert c["whenUnsatisfiable"] == "ScheduleAnyway"
         assert c["labelSelector"]["matchLabels"]["app.kubernetes.io/component"] == component
+        # Tainted nodes the pods cannot use (dedicated servers) must not count as empty domains.
+        assert c["nodeTaintsPolicy"] == "Honor"
 
 
 @pytest.mark.parametrize("component", COMPONENTS)
