@@ -9,13 +9,14 @@ GUNICORN_GRACEFUL_TIMEOUT (20)
                           terminationGracePeriodSeconds minus its preStop sleep
 METRICS_PORT (unset)      when set, the master serves /metrics for all workers on this port
 PROMETHEUS_MULTIPROC_DIR  where workers write metric samples (default /tmp/dhakacart-prometheus,
-                          under /tmp so a read-only root filesystem works)
+                          under /tmp so a read-only root filesystem works); start-up deletes only the
+                          sample files a previous run left there
 """
 
 from __future__ import annotations
 
 import os
-import shutil
+import re
 
 
 def _int_env(name: str, default: int, minimum: int = 1) -> int:
@@ -48,10 +49,35 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 proc_name = "dhakacart"
 
 
+# The files prometheus_client's multiprocess mode writes: <type>_<pid>.db, gauges with their mode
+# (prometheus_client/values.py). Nothing else in the directory is ours to delete.
+SAMPLE_FILE = re.compile(
+    r"(counter|histogram|summary"
+    r"|gauge_(all|liveall|min|livemin|max|livemax|sum|livesum|mostrecent|livemostrecent))_\d+\.db"
+)
+
+
+def remove_stale_samples(directory: str) -> list[str]:
+    """Delete the metric sample files a previous run left in `directory`; return their names.
+
+    Only regular files whose names match SAMPLE_FILE go: the directory may be shared (an emptyDir
+    mounted on /tmp, an operator's path) and anything else in it belongs to someone else.
+    """
+    os.makedirs(directory, exist_ok=True)
+    removed = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if SAMPLE_FILE.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+    return removed
+
+
 def on_starting(server) -> None:
     # Samples from a previous run would be summed into this one's counters.
-    shutil.rmtree(MULTIPROC_DIR, ignore_errors=True)
-    os.makedirs(MULTIPROC_DIR, exist_ok=True)
+    removed = remove_stale_samples(MULTIPROC_DIR)
+    if removed:
+        server.log.info("removed %d stale metric sample files from %s", len(removed), MULTIPROC_DIR)
 
 
 def when_ready(server) -> None:

@@ -5,7 +5,9 @@ shop's own CLI, then measures:
 
 1. the minimal Flask endpoint and `GET /api/v1/products?per_page=20`, each under gunicorn with
    app/gunicorn.conf.py, with wrk (64 connections), one after the other;
-2. checkout: concurrent buyers emptying one product's stock, then the zero-oversell ledger check.
+2. the catalog at two sizes (bench/catalog_scale.py): four listings against 45 products and against
+   a generated catalog (`--products`, default 100,000), response cache off and on, side by side;
+3. checkout: concurrent buyers emptying one product's stock, then the zero-oversell ledger check.
 
 Writes build/bench/results.json and build/bench/results.md and prints the Markdown table.
 Exit status 1 if a benchmark saw failed requests or the stock ledger does not add up.
@@ -25,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import catalog, checkout, report
+from bench import catalog, catalog_scale, checkout, report
 from tests.support.gunicorn_process import APP_DIR, GUNICORN_CONFIG
 from tests.support.postgres import PostgresServer
 from tests.support.shop_api import ShopApi, client_ip
@@ -45,7 +47,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--buyers", type=int, default=16, help="concurrent checkout buyers (default 16)")
     parser.add_argument("--stock", type=int, default=1000, help="units the buyers sell out (default 1000)")
-    parser.add_argument("--only", choices=("catalog", "checkout"),
+    parser.add_argument("--products", type=int, default=100_000,
+                        help="products in the large catalog of the scale benchmark (default 100000)")
+    parser.add_argument("--scale-connections", type=int, default=32,
+                        help="wrk connections in the scale benchmark (default 32, as issue 16 measured)")
+    parser.add_argument("--scale-seconds", type=int, default=8,
+                        help="wrk duration per scale run: 4 queries x 2 sizes x cache off/on (default 8)")
+    parser.add_argument("--only", choices=("catalog", "scale", "checkout"),
                         help="run one benchmark only (quick iterations: --only catalog --duration 8)")
     parser.add_argument("--no-uncached", dest="uncached", action="store_false",
                         help="skip the catalog run with its response cache off (CATALOG_CACHE_SECONDS=0)")
@@ -57,7 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "e.g. --env GUNICORN_THREADS=2; repeatable")
     parser.add_argument("--out", type=Path, default=Path("build/bench"), help="results directory")
     args = parser.parse_args(argv)
-    for name in ("seconds", "connections", "wrk_threads", "buyers", "stock"):
+    for name in ("seconds", "connections", "wrk_threads", "buyers", "stock", "products", "scale_connections",
+                 "scale_seconds"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.warmup_seconds < 0:
@@ -131,6 +140,19 @@ def main(argv: list[str] | None = None) -> int:
                 results["catalog"] = catalog.run(
                     env, connections=args.connections, threads=args.wrk_threads, seconds=args.seconds,
                     warmup_seconds=args.warmup_seconds, app_dir=args.app_dir, uncached=args.uncached)
+            if args.only in (None, "scale"):
+                print(f"bench: seeding {args.products:,} products...", flush=True)
+                large_dir = Path(tmp) / "large"
+                large_dir.mkdir()
+                extra = {"SECRET_KEY": env["SECRET_KEY"], **dict(a.split("=", 1) for a in args.env)}
+                large_env = shop_env(postgres.database_url("bench_large"), large_dir, extra)
+                seeded = catalog_scale.seed(large_env, args.products)
+                print(f"bench: {seeded}; catalog at 45 and {args.products:,} products...", flush=True)
+                results["scale"] = catalog_scale.run(
+                    {"small": env, "large": large_env}, connections=args.scale_connections,
+                    threads=args.wrk_threads, seconds=args.scale_seconds,
+                    warmup_seconds=args.warmup_seconds, app_dir=args.app_dir)
+                results["scale"]["products"] = args.products
             if args.only in (None, "checkout"):
                 print(f"bench: checkout with {args.buyers} buyers over {args.stock} units...", flush=True)
                 with start_shop(env, name="shop-checkout") as shop:
@@ -147,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     catalog_runs = ("minimal", "shop", "shop_uncached")
     catalog_results = results.get("catalog", {})
     failed = sum(catalog_results[run]["failed"] for run in catalog_runs if run in catalog_results)
+    failed += sum(run["failed"] for run in results.get("scale", {}).get("runs", {}).values())
     if failed or not results.get("checkout", {}).get("consistent", True):
         print("bench: FAILED requests or an inconsistent stock ledger (see above)", file=sys.stderr)
         return 1

@@ -37,9 +37,16 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {checkout['orders_per_second']:,.1f} orders/s "
             f"| {checkout['p50_ms']:.1f} | {checkout['p99_ms']:.1f} "
             f"| {checkout['failed']} | stock {checkout['initial_stock']}, sold {checkout['sold']}, "
-            f"left {checkout['stock_left']}, oversold {checkout['oversold']} |"
+            f"left {checkout['stock_left']}, oversold {checkout['oversold']}; load generator's CPU "
+            f"{checkout.get('load_generator_cpu_share', 0):.0%} of the machine |"
         )
     lines.append("")
+    scale = results.get("scale")
+    if scale:
+        from bench.catalog_scale import markdown as scale_markdown
+
+        lines += scale_markdown(scale, scale["products"], cores)
+        lines.append("")
     gunicorn = results.get("gunicorn_settings")
     if gunicorn:
         lines.append(

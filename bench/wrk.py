@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import resource
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
@@ -29,6 +31,9 @@ class WrkResult:
     p99_ms: float
     max_ms: float
     errors: dict[str, int]
+    # wrk's own CPU time over the run's wall time and the machine's cores: how much of the
+    # machine the load generator took from the server it measures.
+    load_generator_cpu_share: float = 0.0
 
     @property
     def failed(self) -> int:
@@ -38,7 +43,8 @@ class WrkResult:
         return {**asdict(self), "failed": self.failed}
 
 
-def parse(output: str, *, url: str, connections: int, threads: int) -> WrkResult:
+def parse(output: str, *, url: str, connections: int, threads: int, cpu_seconds: float = 0.0
+          ) -> WrkResult:
     line = next((ln for ln in output.splitlines() if ln.startswith(MARKER)), None)
     if line is None:
         raise WrkError(f"wrk printed no summary for {url}; its output was:\n{output}")
@@ -57,6 +63,7 @@ def parse(output: str, *, url: str, connections: int, threads: int) -> WrkResult
         p99_ms=latency["p99"] / 1000,
         max_ms=latency["max"] / 1000,
         errors=data["errors"],
+        load_generator_cpu_share=round(cpu_seconds / duration_s / (os.cpu_count() or 1), 3),
     )
 
 
@@ -74,9 +81,12 @@ def run(url: str, *, connections: int = 64, threads: int = 2, seconds: int = 15)
         f"--script={REPORT_SCRIPT}",
         url,
     ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     completed = subprocess.run(
         command, capture_output=True, text=True, timeout=seconds + 60, check=False
     )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if completed.returncode != 0:
         raise WrkError(f"wrk failed ({completed.returncode}) for {url}:\n{completed.stderr}")
-    return parse(completed.stdout, url=url, connections=connections, threads=threads)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return parse(completed.stdout, url=url, connections=connections, threads=threads, cpu_seconds=cpu)

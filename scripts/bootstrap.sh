@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the tests, the offline plan and the local shop need, idempotently:
-# Debian packages (PostgreSQL, Chromium, wrk, nftables, Node.js for the CRD schemas), the project's virtual
+# Debian packages (PostgreSQL, Redis, Chromium, wrk, nftables, Node.js for the CRD schemas), the project's virtual
 # environment, the scanners' own virtual environment and the npm packages that carry CRD schemas.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 # fonts-lohit-beng-bengali: a font with the taka sign (৳) and Bengali, so Chromium's screenshots show prices.
 # nftables, iproute2: the K3s node's metadata firewall is checked and exercised in a network namespace.
-APT_PACKAGES=(postgresql chromium chromium-driver wrk fonts-lohit-beng-bengali nftables iproute2 cloud-init shellcheck)
+# redis-server: the shared rate-limit store two shops count in (tests/reliability/test_shared_rate_limits.py).
+APT_PACKAGES=(postgresql chromium chromium-driver wrk fonts-lohit-beng-bengali nftables iproute2 cloud-init shellcheck
+  redis-server)
 # Node.js (for the npm packages that carry CRD schemas) only when the machine has none of its own.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 

@@ -16,9 +16,18 @@ from werkzeug.routing import IntegerConverter
 
 from .extensions import cors, csrf, db, limiter, migrate
 from .settings import load_settings
+from .stale_connections import ShopFlask
 
 MAX_DATABASE_ID = 2**31 - 1  # PostgreSQL `integer`, the type of every primary key
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: larger request bodies are answered 413
+
+
+# libpq connection parameters. After a failover the old primary's address may stop answering
+# instead of resetting the connection: TCP keepalives find an idle connection dead within about
+# a minute, and tcp_user_timeout fails a statement whose packets go unacknowledged for 10 s,
+# instead of the kernel's ~15 minutes of retransmissions (gunicorn would kill the worker first).
+POSTGRES_CONNECT_ARGS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30,
+                         "keepalives_interval": 10, "keepalives_count": 3, "tcp_user_timeout": 10_000}
 
 
 class DatabaseId(IntegerConverter):
@@ -34,8 +43,10 @@ class DatabaseId(IntegerConverter):
 def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     # DHAKACART_INSTANCE_PATH (absolute): the container image points it under /tmp, because its
     # root filesystem is read-only; unset, Flask's default instance folder next to the package.
-    app = Flask(__name__, instance_path=os.environ.get("DHAKACART_INSTANCE_PATH") or None,
-                instance_relative_config=True)
+    # ShopFlask: a view that fails on a connection that died in the pool (a failover) is run once
+    # more on a fresh connection where that is safe (stale_connections.py).
+    app = ShopFlask(__name__, instance_path=os.environ.get("DHAKACART_INSTANCE_PATH") or None,
+                    instance_relative_config=True)
     # <int:...> path parameters are database ids (PostgreSQL integer): a larger number is no row,
     # so it must be a 404 like any unknown id, not a 500 from an out-of-range query parameter.
     app.url_map.converters["int"] = DatabaseId
@@ -50,13 +61,14 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
 
     # No pool_pre_ping: it costs a `SELECT 1` round trip on every checkout of a connection. A
     # connection that died (database restart, failover) fails its first query instead; SQLAlchemy
-    # sees the disconnect and invalidates the whole pool, errors.py answers that request 503, and
-    # the next request connects afresh (tests/reliability/test_database_outage.py). pool_recycle
+    # sees the disconnect and invalidates the whole pool, and ShopFlask runs that view once more
+    # on a fresh connection where it is safe (stale_connections.py), else errors.py answers 503
+    # (tests/reliability/test_database_failover.py, test_database_outage.py). pool_recycle
     # replaces connections before a NAT or the server's idle timeout can silently drop them.
     engine_options: dict[str, Any] = {}
     if settings.database_url.startswith("postgresql"):
         engine_options.update(pool_size=5, max_overflow=5, pool_recycle=1800,
-                              connect_args={"connect_timeout": 5})
+                              connect_args=POSTGRES_CONNECT_ARGS)
     app.config.from_mapping(
         SETTINGS=settings,
         DHAKACART_ENV=settings.environment,
@@ -72,13 +84,19 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 7,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_STORAGE_OPTIONS=_ratelimit_storage_options(settings),
+        # Namespaces the shop's counters in a Redis that other programs may share.
+        RATELIMIT_KEY_PREFIX="dhakacart",
         RATELIMIT_HEADERS_ENABLED=True,
         # Sliding-window counter: no burst at window edges (unlike fixed-window), and two counters
         # per client instead of moving-window's list of every hit, which the in-memory storage's
         # expiry thread re-scans every 10 ms: with ~10k clients that scan alone made each request
         # up to 1.7 ms slower (bench/, README "Measured").
         RATELIMIT_STRATEGY="sliding-window-counter",
-        # If the shared storage (Redis) is down, limit per process rather than fail every request.
+        # Fail open, on purpose: if the shared storage (Redis) is unreachable, each process keeps
+        # enforcing the same limits in its own memory (so the cluster-wide limit is at most
+        # limit x processes until Redis answers again; Flask-Limiter re-checks it with backoff,
+        # 2 to 32 s) rather than refusing every request. Flask-Limiter logs the switch as a warning.
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         # RATELIMIT_DEFAULT and RATELIMIT_AUTH in the environment (settings.py).
         DEFAULT_RATE_LIMIT=settings.ratelimit_default,
@@ -122,6 +140,27 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+# Seconds a request may wait for the rate-limit store before the limiter falls back to memory:
+# Redis answers in well under a millisecond on the cluster network, so anything near this is an
+# outage; redis-py's defaults (no timeout, three retries with backoff) would stall requests for
+# seconds, or for a TCP timeout when the server's address black-holes.
+RATELIMIT_STORAGE_TIMEOUT_SECONDS = 0.25
+
+
+def _ratelimit_storage_options(settings: Any) -> dict[str, Any]:
+    if not settings.shared_rate_limits:
+        return {}
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    options: dict[str, Any] = {"socket_connect_timeout": RATELIMIT_STORAGE_TIMEOUT_SECONDS,
+                               "socket_timeout": RATELIMIT_STORAGE_TIMEOUT_SECONDS}
+    if settings.ratelimit_storage_uri.split("://", 1)[0] in ("redis", "rediss", "redis+unix"):
+        # One immediate retry: a pooled connection that a Redis restart closed is replaced at once.
+        options["retry"] = Retry(NoBackoff(), 1)
+    return options
 
 
 def _migrations_dir() -> Path:

@@ -6,7 +6,7 @@ import os
 
 import click
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .accounts import service as accounts
 from .errors import AppError
@@ -44,11 +44,22 @@ def seed_catalog() -> tuple[int, int]:
 
 def register_cli(app: Flask) -> None:
     @app.cli.command("seed")
-    def seed_command() -> None:
-        """Load the demo catalog (idempotent)."""
+    @click.option("--products", "total", type=click.IntRange(min=0, max=5_000_000), default=None,
+                  help="Also generate products until the catalog holds at least this many "
+                       "(Bangla and English names; reproducible: the same rows for the same --seed).")
+    @click.option("--seed", "seed", type=int, default=16, show_default=True,
+                  help="Random seed of the generated products.")
+    def seed_command(total: int | None, seed: int) -> None:
+        """Load the demo catalog (idempotent), and with --products N a large generated one."""
         categories, products = seed_catalog()
         click.echo(f"seeded {categories} categories and {products} products "
                    f"({len(CATEGORIES)} categories and {len(PRODUCTS)} products in the catalog)")
+        if total is not None:
+            from .catalog_generator import generate_catalog
+
+            created = generate_catalog(total, seed)
+            count = db.session.scalar(select(func.count(Product.id)))
+            click.echo(f"generated {created} products (seed {seed}); the catalog holds {count}")
 
     @app.cli.command("create-admin")
     @click.argument("email")

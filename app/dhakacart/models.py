@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -103,8 +104,37 @@ class Product(db.Model):
     __table_args__ = (
         CheckConstraint("price_paisa >= 0", name="price_not_negative"),
         CheckConstraint("stock >= 0", name="stock_not_negative"),
-        Index("ix_products_active_name", "is_active", "name"),
     )
+
+
+# The listing's indexes (catalog/listing.py; created by migration 0002 without locking writes).
+# Each sort, alone and within a category, is an index on the active products ending in id, the
+# tie-breaker, so a page (or a keyset cursor's continuation) is a range of one index.
+_ACTIVE = {"postgresql_where": Product.is_active, "sqlite_where": Product.is_active}
+LISTING_INDEXES = [
+    Index("ix_products_active_name_id", Product.name, Product.id, **_ACTIVE),
+    Index("ix_products_active_price_id", Product.price_paisa, Product.id, **_ACTIVE),
+    Index("ix_products_active_price_desc_id", Product.price_paisa.desc(), Product.id, **_ACTIVE),
+    Index("ix_products_active_created_id", Product.created_at, Product.id, **_ACTIVE),
+    Index("ix_products_active_category_name_id", Product.category_id, Product.name, Product.id, **_ACTIVE),
+    Index("ix_products_active_category_price_id", Product.category_id, Product.price_paisa, Product.id,
+          **_ACTIVE),
+    Index("ix_products_active_category_price_desc_id", Product.category_id, Product.price_paisa.desc(),
+          Product.id, **_ACTIVE),
+    Index("ix_products_active_category_created_id", Product.category_id, Product.created_at, Product.id,
+          **_ACTIVE),
+]
+# Search: a pg_trgm GIN index on the expression catalog/listing.py's search_text() matches with
+# LIKE '%q%' (substrings, any script: trigrams need no dictionary, so Bangla works as English
+# does). PostgreSQL only; SQLite, for development, scans.
+SEARCH_INDEX = Index(
+    "ix_products_search_trgm",
+    # Spelled as PostgreSQL reflects it, so `alembic check` (tests/app/api/test_ops.py) compares it;
+    # the same expression tree as search_text()'s `lower(name || ' ' || description)`.
+    literal_column("lower((name || ' ') || description)").label("search_text"),
+    postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"},
+    _table=Product.__table__,  # a textual expression names no column to find the table by
+).ddl_if(dialect="postgresql")
 
 
 class CartItem(db.Model):

@@ -87,7 +87,11 @@ class ProductPage(BaseModel):
     items: list[ProductOut]
     page: int
     per_page: int
-    total: int
+    total: int = Field(description="Matching products, counted up to 1000: exact when total_exact is "
+                                   "true, otherwise 1000 means '1000 or more'")
+    total_exact: bool = Field(description="False when more products match than were counted (total)")
+    next_cursor: str | None = Field(description="Pass as `cursor` (same filters and sort) for the page "
+                                                "after this one; null on the last page")
 
 
 class ProductQuery(Strict):
@@ -96,8 +100,13 @@ class ProductQuery(Strict):
     min_price: AmountIn | None = None
     max_price: AmountIn | None = None
     sort: Literal["name", "price", "-price", "-created"] = "name"
-    page: int = Field(default=1, ge=1, le=100_000)
+    page: int = Field(default=1, ge=1, le=100_000,
+                      description="Offset paging: (page - 1) x per_page may be at most 10000 (422 "
+                                  "beyond); follow next_cursor to go deeper")
     per_page: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=1024,
+                               description="next_cursor of the previous page: continues after it at "
+                                           "any depth for the same cost (keyset); not with page > 1")
 
 
 # ---------------------------------------------------------------- accounts

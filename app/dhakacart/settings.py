@@ -44,6 +44,13 @@ DEFAULT_RATE_LIMIT = "300 per minute"
 AUTH_RATE_LIMIT = "10 per minute"
 
 
+# Rate-limit storages the shop can use (the `limits` library's schemes, for packages it installs):
+# memory:// counts in each process; the Redis family is one count shared by every worker and
+# replica (Redis, or a Redis-compatible server such as Valkey, speaking the Redis protocol).
+SHARED_RATELIMIT_SCHEMES = ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
+RATELIMIT_STORAGE_SCHEMES = ("memory", *SHARED_RATELIMIT_SCHEMES)
+
+
 class ConfigError(RuntimeError):
     """A configuration variable is missing or malformed; the message names it and the fix."""
 
@@ -72,6 +79,11 @@ class Settings(BaseModel):
     def is_production(self) -> bool:
         return self.environment == "production"
 
+    @property
+    def shared_rate_limits(self) -> bool:
+        """True when every worker and replica counts against one shared rate-limit store."""
+        return self.ratelimit_storage_uri.split("://", 1)[0] in SHARED_RATELIMIT_SCHEMES
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -99,14 +111,15 @@ class Settings(BaseModel):
     @field_validator("ratelimit_storage_uri")
     @classmethod
     def _storage_scheme(cls, value: str) -> str:
-        from limits.storage import SCHEMES
+        from urllib.parse import urlsplit
 
         scheme = value.split("://", 1)[0] if "://" in value else ""
-        if scheme not in SCHEMES:
-            raise ValueError(
-                f"{value!r} is not a rate-limit storage URI; use memory:// (one process) or "
-                "redis://host:6379 (shared by every replica)"
-            )
+        example = ("use memory:// (one process: development) or redis://host:6379/0 (shared by every "
+                   "worker and replica; rediss:// for TLS, redis+sentinel://, redis+cluster://)")
+        if scheme not in RATELIMIT_STORAGE_SCHEMES:
+            raise ValueError(f"{value!r} is not a rate-limit storage URI; {example}")
+        if scheme in SHARED_RATELIMIT_SCHEMES and scheme != "redis+unix" and not urlsplit(value).hostname:
+            raise ValueError(f"{value!r} names no host; {example}")
         return value
 
     @field_validator("ratelimit_default", "ratelimit_auth")

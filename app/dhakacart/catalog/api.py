@@ -40,7 +40,12 @@ def _json_body(data: Any) -> bytes:
 @api_route(bp, "/products", "GET", summary="Search and list products", query=ProductQuery,
            response=ProductPage, cacheable=True, tag="catalog")
 def list_products(query: ProductQuery):
-    """Active products, filtered by words, category and price range, sorted and paginated."""
+    """Active products, filtered by words, category and price range, sorted and paginated.
+
+    The cost of a page does not depend on the catalog's size: every sort and category filter is
+    read from an index, search (`q`, any part of the name or description, Bangla or English)
+    uses a trigram index on PostgreSQL, the total is counted up to 1000 (`total_exact`), offset
+    pages go 10000 products deep and `cursor` (from `next_cursor`) continues at any depth."""
     min_price = parse_amount(query.min_price) if query.min_price else None
     max_price = parse_amount(query.max_price) if query.max_price else None
     if min_price is not None and max_price is not None and min_price > max_price:
@@ -54,10 +59,11 @@ def list_products(query: ProductQuery):
     def render() -> bytes:
         page = service.search_products(
             q=query.q, category=query.category, min_price_paisa=min_price, max_price_paisa=max_price,
-            sort=query.sort, page=query.page, per_page=query.per_page,
+            sort=query.sort, page=query.page, per_page=query.per_page, cursor=query.cursor,
         )
         return _json_body({"items": [product_dict(p) for p in page.items], "page": page.page,
-                           "per_page": page.per_page, "total": page.total})
+                           "per_page": page.per_page, "total": page.total,
+                           "total_exact": page.total_exact, "next_cursor": page.next_cursor})
 
     key = ("products", *sorted(query.model_dump().items()))
     return cached_json(key, render)

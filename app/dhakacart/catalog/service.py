@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
-from ..errors import NotFound, ValidationFailed
+from ..errors import NotFound, ValidationFailed, field_error
 from ..extensions import db
 from ..models import Category, Product
 from ..pagination import Page, clamp_page
-
-SORTS = {
-    "name": (Product.name.asc(), Product.id.asc()),
-    "price": (Product.price_paisa.asc(), Product.id.asc()),
-    "-price": (Product.price_paisa.desc(), Product.id.asc()),
-    "-created": (Product.created_at.desc(), Product.id.desc()),
-}
+from . import listing
 
 
 def list_categories() -> list[Category]:
@@ -28,10 +22,6 @@ def get_category(slug: str) -> Category:
     return category
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search_products(
     q: str | None = None,
     category: str | None = None,
@@ -40,42 +30,38 @@ def search_products(
     sort: str = "name",
     page: int = 1,
     per_page: int = 20,
+    cursor: str | None = None,
 ) -> Page[Product]:
-    """Active products matching the filters. An unknown category matches nothing (empty page)."""
-    if sort not in SORTS:
-        raise ValidationFailed(
-            f"unknown sort {sort!r}", details=[{"field": "sort", "message": f"one of {', '.join(SORTS)}"}]
-        )
-    page, per_page = clamp_page(page, per_page)
-    query = select(Product).where(Product.is_active.is_(True))
-    if q and q.strip():
-        pattern = f"%{_escape_like(q.strip().lower())}%"
-        query = query.where(
-            or_(
-                func.lower(Product.name).like(pattern, escape="\\"),
-                func.lower(Product.description).like(pattern, escape="\\"),
-            )
-        )
-    if category:
-        query = query.join(Category).where(Category.slug == category)
-    if min_price_paisa is not None:
-        query = query.where(Product.price_paisa >= min_price_paisa)
-    if max_price_paisa is not None:
-        query = query.where(Product.price_paisa <= max_price_paisa)
+    """Active products matching the filters. An unknown category matches nothing (empty page).
 
-    # One round trip for the page and the total: count(*) OVER () is computed over every matching
-    # row before LIMIT/OFFSET. The category is a many-to-one inner join, so it adds no rows.
-    rows = db.session.execute(
-        query.add_columns(func.count().over().label("total"))
-        .order_by(*SORTS[sort]).offset((page - 1) * per_page).limit(per_page)
-    ).all()
-    items = [row[0] for row in rows]
-    if rows:
-        total = rows[0].total
-    else:
-        # A page past the end (or no match) carries no window value: count separately.
-        total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return Page(items=items, page=page, per_page=per_page, total=total)
+    `page` pages by offset, at most listing.MAX_OFFSET deep; `cursor` (a previous page's
+    next_cursor) continues after that page at any depth, and then `page` must be 1. The total is
+    exact up to listing.COUNT_LIMIT (see listing.py for the cost of each part).
+    """
+    if sort not in listing.SORTS:
+        raise ValidationFailed(f"unknown sort {sort!r}",
+                               details=[{"field": "sort", "message": f"one of {', '.join(listing.SORTS)}"}])
+    page, per_page = clamp_page(page, per_page)
+    if cursor is not None and page != 1:
+        raise ValidationFailed("page and cursor together", details=field_error(
+            "query.page", "a cursor continues where the last page ended; leave page out"))
+    offset = (page - 1) * per_page
+    if offset > listing.MAX_OFFSET:
+        raise ValidationFailed("page too deep", details=field_error(
+            "query.page", f"(page - 1) x per_page may be at most {listing.MAX_OFFSET}; to go further, "
+                          "follow next_cursor from page to page"))
+    # One row more than the page: whether another page follows, without counting.
+    items, total, count_query = listing.fetch_page(
+        q=q, category=category, min_price_paisa=min_price_paisa, max_price_paisa=max_price_paisa,
+        sort=sort, offset=offset, limit=per_page + 1, cursor=cursor)
+    more = len(items) > per_page
+    items = items[:per_page]
+    if total is None:
+        # No row carried the total: nothing matches at all, or the page is past the end.
+        total = 0 if offset == 0 and cursor is None else db.session.scalar(count_query) or 0
+    exact = total <= listing.COUNT_LIMIT
+    return Page(items=items, page=page, per_page=per_page, total=min(total, listing.COUNT_LIMIT),
+                total_exact=exact, next_cursor=listing.encode_cursor(items[-1], sort) if more else None)
 
 
 def get_product(slug: str) -> Product:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..accounts import service as accounts
 from ..cart import service as carts
 from ..catalog import service as catalog
+from ..catalog.listing import MAX_OFFSET
 from ..errors import Conflict, InsufficientStock, NotFound, ValidationFailed
 from ..extensions import db, limiter
 from ..models import User
@@ -178,6 +179,9 @@ def products():
     if sort not in dict(SORT_OPTIONS):
         sort = "name"
     page = request.args.get("page", 1, type=int) or 1
+    # The listing pages by offset at most MAX_OFFSET deep: a deeper page (a hand-edited URL) is
+    # shown as the deepest one, empty past the end like any page beyond the last.
+    page = min(max(page, 1), MAX_OFFSET // PRODUCTS_PER_PAGE + 1)
     categories = catalog.list_categories()
     current_category = next((c for c in categories if c.slug == category_slug), None)
     results = catalog.search_products(

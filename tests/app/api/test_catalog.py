@@ -35,6 +35,8 @@ def test_search_matches_name_and_description_case_insensitively(client, seeded):
         "page": 1,
         "per_page": 20,
         "total": 0,
+        "total_exact": True,
+        "next_cursor": None,
     }
 
 

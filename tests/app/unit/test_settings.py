@@ -36,6 +36,9 @@ def test_create_app_fails_fast_in_production_without_secret(tmp_path):
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
         ({"RATELIMIT_STORAGE_URI": "redis-host"}, "RATELIMIT_STORAGE_URI"),
         ({"RATELIMIT_STORAGE_URI": "etcd://host:2379"}, "RATELIMIT_STORAGE_URI"),
+        # a scheme `limits` knows but whose client the shop does not install
+        ({"RATELIMIT_STORAGE_URI": "memcached://cache:11211"}, "RATELIMIT_STORAGE_URI"),
+        ({"RATELIMIT_STORAGE_URI": "redis://"}, "RATELIMIT_STORAGE_URI"),
         ({"METRICS_PORT": "http"}, "METRICS_PORT"),
         ({"RATELIMIT_DEFAULT": "lots"}, "RATELIMIT_DEFAULT"),
         ({"RATELIMIT_DEFAULT": "300 per fortnight"}, "RATELIMIT_DEFAULT"),
@@ -87,6 +90,18 @@ def test_redis_rate_limit_storage_is_supported(tmp_path):
         }
     )
     assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379"
+    # A dead or black-holed Redis must cost a request a fraction of a second, not redis-py's
+    # default (no timeout, retries with backoff) before the limiter falls back to memory.
+    options = app.config["RATELIMIT_STORAGE_OPTIONS"]
+    assert options["socket_timeout"] <= 0.5 and options["socket_connect_timeout"] <= 0.5
+    assert options["retry"].get_retries() == 1
+    assert app.config["RATELIMIT_KEY_PREFIX"] == "dhakacart"
+
+
+def test_memory_rate_limits_need_no_storage_options(tmp_path):
+    app = create_app({"ENVIRON": {"DHAKACART_ENV": "test", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}})
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert app.config["RATELIMIT_STORAGE_OPTIONS"] == {}
 
 
 def test_an_unreachable_rate_limit_store_falls_back_instead_of_failing_requests(tmp_path):
