@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import sys
@@ -173,7 +172,7 @@ def _register_blueprints(app: Flask) -> None:
     from .apidocs.views import bp as apidocs
     from .cart.api import bp as cart_api
     from .catalog.api import bp as catalog_api
-    from .ops.views import bp as ops
+    from .probes.views import bp as ops
 
     for blueprint in (catalog_api, accounts_api, cart_api, admin_api):
         csrf.exempt(blueprint)  # bearer tokens, no cookies: CSRF cannot apply
@@ -188,11 +187,10 @@ def _register_blueprints(app: Flask) -> None:
     limiter.exempt(ops)  # probes and scrapes must never be throttled
     app.register_blueprint(ops)
 
-    # The storefront pages (server-rendered HTML) live in their own package.
-    # Its package exposes `bp`; until it exists the API and ops endpoints run on their own.
-    if (Path(__file__).resolve().parent / "storefront" / "__init__.py").exists():
-        storefront = importlib.import_module(f"{__name__}.storefront")
-        app.register_blueprint(storefront.bp)
+    # The storefront pages (server-rendered HTML).
+    from .storefront import bp as storefront
+
+    app.register_blueprint(storefront)
 
 
 def _configure_logging(level: str) -> None:

@@ -144,9 +144,3 @@ def api_route(
     return decorator
 
 
-def conditional_json(payload: BaseModel, *, max_age: int = 60) -> Response:
-    """A cacheable catalog response: strong ETag over the body, 304 on a matching If-None-Match."""
-    response = jsonify(payload.model_dump(mode="json"))
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    response.add_etag()
-    return response.make_conditional(request)

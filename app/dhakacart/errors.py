@@ -66,11 +66,6 @@ class Forbidden(AppError):
     code = "forbidden"
 
 
-class ServiceUnavailable(AppError):
-    status = 503
-    code = "service_unavailable"
-
-
 # Codes for HTTP errors raised by Flask/Werkzeug itself (routing, body size, rate limits).
 _HTTP_CODES = {
     400: "bad_request",

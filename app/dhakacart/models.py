@@ -65,7 +65,7 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(String(16), default="customer")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (CheckConstraint("role IN ('customer', 'admin')", name="role"),)
+    __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="role"),)
 
     @property
     def is_admin(self) -> bool:
@@ -180,7 +180,7 @@ class Order(db.Model):
     __table_args__ = (
         UniqueConstraint("user_id", "idempotency_key"),
         CheckConstraint(
-            "status IN ('pending', 'confirmed', 'shipped', 'delivered', 'cancelled')", name="status"
+            f"status IN {ORDER_STATUSES!r}", name="status"
         ),
         CheckConstraint("total_paisa >= 0", name="total_not_negative"),
     )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from flask import Flask, Response, g, request, session
 from sqlalchemy import inspect
 
-from .ops.metrics import HTTP_LATENCY, HTTP_REQUESTS, IN_FLIGHT
+from .probes.metrics import HTTP_LATENCY, HTTP_REQUESTS, IN_FLIGHT
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
+from .models import ORDER_STATUSES
 from .money import CURRENCY, parse_amount, to_amount_string
 from .phone import PHONE_PATTERN, normalize_bd_mobile
 
@@ -22,7 +23,7 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", min_length=1,
 # A password is taken exactly as typed: trimming it would shorten what the published maxLength
 # measures, and the storefront's form never trims, so both doors must hash the same string.
 Password = Annotated[str, StringConstraints(strip_whitespace=False)]
-OrderStatus = Literal["pending", "confirmed", "shipped", "delivered", "cancelled"]
+OrderStatus = Literal[ORDER_STATUSES]  # the one list, in models.py (its check constraint too)
 
 
 def _document_stripping(schema: dict[str, Any]) -> None:

@@ -15,13 +15,6 @@ def list_categories() -> list[Category]:
     return list(db.session.scalars(select(Category).order_by(Category.name)))
 
 
-def get_category(slug: str) -> Category:
-    category = db.session.scalar(select(Category).where(Category.slug == slug))
-    if category is None:
-        raise NotFound(f"no category {slug!r}")
-    return category
-
-
 def search_products(
     q: str | None = None,
     category: str | None = None,

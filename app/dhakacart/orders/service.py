@@ -18,9 +18,9 @@ from ..cart.service import clear_cart
 from ..errors import Conflict, InsufficientStock, NotFound, ValidationFailed, field_error
 from ..extensions import db
 from ..models import PAYMENT_METHODS, CartItem, Order, OrderItem, Product, User
-from ..ops.metrics import ORDERS_CREATED
 from ..pagination import Page, clamp_page
 from ..phone import normalize_bd_mobile
+from ..probes.metrics import ORDERS_CREATED
 
 SHIPPING_FIELDS = ("name", "phone", "address", "city", "postal_code")
 

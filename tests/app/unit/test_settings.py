@@ -151,3 +151,16 @@ def test_rate_limits_come_from_the_environment(tmp_path):
 def test_a_bad_rate_limit_says_how_to_write_one(tmp_path):
     with pytest.raises(ConfigError, match=r"RATELIMIT_DEFAULT: 'lots' is not a rate limit .*300 per minute"):
         load_settings({"RATELIMIT_DEFAULT": "lots"}, tmp_path)
+
+
+def test_order_statuses_and_roles_are_written_once():
+    """The API's OrderStatus and the tables' check constraints come from models.py's one list."""
+    import typing
+
+    from dhakacart.models import ORDER_STATUSES, ROLES, Order, User
+    from dhakacart.schemas import OrderStatus
+
+    assert typing.get_args(OrderStatus) == ORDER_STATUSES
+    checks = {str(c.sqltext) for table in (Order.__table__, User.__table__) for c in table.constraints
+              if hasattr(c, "sqltext")}
+    assert f"status IN {ORDER_STATUSES!r}" in checks and f"role IN {ROLES!r}" in checks

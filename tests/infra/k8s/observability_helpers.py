@@ -55,7 +55,7 @@ def metric_names(expr: str) -> set[str]:
 
 def shop_metric_names() -> set[str]:
     """The series names the shop exports, derived from its metric objects."""
-    from dhakacart.ops import metrics
+    from dhakacart.probes import metrics
 
     names: set[str] = set()
     for value in vars(metrics).values():
