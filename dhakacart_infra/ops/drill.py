@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from ..names import (
     DRILL_METRIC_NAMESPACE,
     DRILL_NAME_DIMENSION,
@@ -26,6 +28,7 @@ from ..names import (
     DRILL_TAG,
 )
 from .errors import OpsError
+from .rds import error_code
 
 # How long a drill's temporary resources may live: the `drill-expires-at` tag says when anything
 # left behind (a crashed runner) may be deleted by anyone without asking.
@@ -116,3 +119,17 @@ class DrillFailedError(OpsError):
     def __init__(self, message: str, record: DrillRecord) -> None:
         super().__init__(message)
         self.record = record
+
+
+DRILL_FAILURES = (OpsError, ClientError, BotoCoreError)
+
+
+def drill_failure(exc: Exception, record: DrillRecord) -> DrillFailedError:
+    """The DrillFailedError for what stopped a drill (one of DRILL_FAILURES), noted in its record."""
+    if isinstance(exc, ClientError):
+        record.error = f"AWS refused {exc.operation_name}: {error_code(exc)}"
+    elif isinstance(exc, BotoCoreError):
+        record.error = f"cannot talk to AWS: {exc}"
+    else:
+        record.error = str(exc)
+    return DrillFailedError(record.error, record)

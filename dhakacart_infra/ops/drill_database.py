@@ -27,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..names import DATABASE_DRILL, POSTGRES_PORT, StackOutput
 from . import TOOL_COMMAND
 from .backup import list_snapshots
-from .drill import DRILL_TAG, DrillFailedError, DrillRecord, drill_tags
+from .drill import DRILL_FAILURES, DRILL_TAG, DrillFailedError, DrillRecord, drill_failure, drill_tags
 from .errors import MissingIdentifierError, OpsError, RefusedError
 from .progress import Waiter, wait_until
 from .rds import describe_instance, error_code, require_snapshot, tags_of
@@ -433,15 +433,8 @@ def run_database_drill(
             raise RemoteCheckError("the restored database failed its check: " + "; ".join(problems))
         record.recovery_seconds = waiter.clock() - clock_start
         record.succeeded = True
-    except OpsError as exc:
-        record.error = str(exc)
-        raise DrillFailedError(str(exc), record) from exc
-    except ClientError as exc:
-        record.error = f"AWS refused {exc.operation_name}: {error_code(exc)}"
-        raise DrillFailedError(record.error, record) from exc
-    except BotoCoreError as exc:
-        record.error = f"cannot talk to AWS: {exc}"
-        raise DrillFailedError(record.error, record) from exc
+    except DRILL_FAILURES as exc:
+        raise drill_failure(exc, record) from exc
     finally:
         cleanup_error: Exception | None = None
         if record.created:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..names import ETCD_DRILL, SHOP_NAMESPACE, SSM_SHELL_DOCUMENT, StackOutput
-from .drill import DRILL_TAG, DrillFailedError, DrillRecord, drill_tags
+from .drill import DRILL_FAILURES, DRILL_TAG, DrillFailedError, DrillRecord, drill_failure, drill_tags
 from .errors import MissingIdentifierError, OpsError, RefusedError, RemoteFailureError, WaitTimeoutError
 from .etcd import EtcdSnapshot, choose_snapshot, list_etcd_snapshots
 from .progress import Waiter
@@ -332,15 +332,8 @@ def run_etcd_drill(
             raise RemoteFailureError("the etcd snapshot restored, but " + "; ".join(problems))
         record.recovery_seconds = waiter.clock() - start
         record.succeeded = True
-    except OpsError as exc:
-        record.error = str(exc)
-        raise DrillFailedError(str(exc), record) from exc
-    except ClientError as exc:
-        record.error = f"AWS refused {exc.operation_name}: {error_code(exc)}"
-        raise DrillFailedError(record.error, record) from exc
-    except BotoCoreError as exc:
-        record.error = f"cannot talk to AWS: {exc}"
-        raise DrillFailedError(record.error, record) from exc
+    except DRILL_FAILURES as exc:
+        raise drill_failure(exc, record) from exc
     finally:
         cleanup_error: Exception | None = None
         if instance_id is not None:

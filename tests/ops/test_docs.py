@@ -243,6 +243,7 @@ KUBECTL_VERBS = {
     "wait",
     "cp",
     "port-forward",
+    "patch",
 }
 
 

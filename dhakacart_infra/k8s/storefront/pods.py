@@ -61,11 +61,12 @@ def resources(size: WorkloadSizing) -> dict:
     }
 
 
-def container_security_context() -> dict:
+def container_security_context(user: int = RUN_AS_USER) -> dict:
+    """The restricted standard and more: no root, no privilege, nothing writable but volumes."""
     return {
         "runAsNonRoot": True,
-        "runAsUser": RUN_AS_USER,
-        "runAsGroup": RUN_AS_USER,
+        "runAsUser": user,
+        "runAsGroup": user,
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": True,
         "privileged": False,
@@ -74,12 +75,12 @@ def container_security_context() -> dict:
     }
 
 
-def pod_security_context() -> dict:
+def pod_security_context(user: int = RUN_AS_USER) -> dict:
     return {
         "runAsNonRoot": True,
-        "runAsUser": RUN_AS_USER,
-        "runAsGroup": RUN_AS_USER,
-        "fsGroup": RUN_AS_USER,
+        "runAsUser": user,
+        "runAsGroup": user,
+        "fsGroup": user,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 

@@ -18,6 +18,7 @@ import pulumi_random as random
 
 from ...names import SHOP_APP_NAME
 from ..labels import recommended_labels, selector_labels
+from .pods import container_security_context, pod_security_context
 
 RATE_LIMITS_COMPONENT = "rate-limits"
 VALKEY_IMAGE = "valkey/valkey:9.0.8-alpine3.24"
@@ -79,13 +80,7 @@ def rate_limit_store(name: str, namespace: pulumi.Input[str], parent: pulumi.Res
                 "spec": {
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": VALKEY_USER,
-                        "runAsGroup": VALKEY_USER,
-                        "fsGroup": VALKEY_USER,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": pod_security_context(VALKEY_USER),
                     "containers": [
                         {
                             "name": "valkey",
@@ -99,16 +94,7 @@ def rate_limit_store(name: str, namespace: pulumi.Input[str], parent: pulumi.Res
                                 "requests": {"cpu": "20m", "memory": "32Mi"},
                                 "limits": {"cpu": "250m", "memory": "96Mi"},
                             },
-                            "securityContext": {
-                                "runAsNonRoot": True,
-                                "runAsUser": VALKEY_USER,
-                                "runAsGroup": VALKEY_USER,
-                                "allowPrivilegeEscalation": False,
-                                "readOnlyRootFilesystem": True,
-                                "privileged": False,
-                                "capabilities": {"drop": ["ALL"]},
-                                "seccompProfile": {"type": "RuntimeDefault"},
-                            },
+                            "securityContext": container_security_context(VALKEY_USER),
                             "volumeMounts": [
                                 {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
                                 {"name": "data", "mountPath": "/data"},
