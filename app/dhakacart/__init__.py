@@ -97,6 +97,11 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         # limit x processes until Redis answers again; Flask-Limiter re-checks it with backoff,
         # 2 to 32 s) rather than refusing every request. Flask-Limiter logs the switch as a warning.
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        # ...and a storage error the fallback does not catch is logged, never a 500: a request
+        # counted in Redis whose headers are written after another thread found Redis gone reads
+        # its window from the dead store (Flask-Limiter's header injection; found by
+        # tests/reliability/test_shared_rate_limits.py, 1 request in 120).
+        RATELIMIT_SWALLOW_ERRORS=True,
         # RATELIMIT_DEFAULT and RATELIMIT_AUTH in the environment (settings.py).
         DEFAULT_RATE_LIMIT=settings.ratelimit_default,
         AUTH_RATE_LIMIT=settings.ratelimit_auth,

@@ -9,6 +9,9 @@ revision is the migrations' head) and counts the rows of the key tables, through
 cluster server; tests inject their own). Whatever happens, the instance is deleted without a final
 snapshot. Every refusal (a target named like the live instance, a snapshot of another instance or
 stack, a missing KMS key or output) happens before the first call that changes AWS.
+
+One file for the whole drill on purpose (over 400 lines): refusals, plan, restore, check and
+cleanup read top to bottom in the order they run, which is how the drill is reviewed.
 """
 
 from __future__ import annotations

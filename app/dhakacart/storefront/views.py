@@ -1,4 +1,8 @@
-"""Routes of the storefront blueprint: thin views over the shared services."""
+"""Routes of the storefront blueprint: thin views over the shared services.
+
+Longer than a screen and a half on purpose: one short view per page of the shop (catalog, cart,
+checkout, account, orders), read in the order a shopper meets them; the logic lives in the services.
+"""
 
 from __future__ import annotations
 
