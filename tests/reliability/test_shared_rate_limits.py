@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(300)]
 DEFAULT_LIMIT = 40
 AUTH_LIMIT = 6
 WORKERS_PER_SHOP = 2
+THREADS_PER_WORKER = 4  # app/gunicorn.conf.py's default GUNICORN_THREADS
 _addresses = itertools.count(20_000)
 
 
@@ -102,5 +103,9 @@ def test_without_redis_the_shop_fails_open_to_per_process_limits(two_shops, redi
     assert set(statuses) <= {200, 429}, statuses  # never a 500: the limiter's store is not the shop
     assert all(is_json_error(a, 429) for a in answers if a.status_code == 429)
     # Each of the master's workers counts alone, but still counts: at least one full allowance
-    # (requests are answered) and at most one per worker (still limited).
-    assert DEFAULT_LIMIT <= statuses[200] <= WORKERS_PER_SHOP * DEFAULT_LIMIT, statuses
+    # (requests are answered) and at most one per worker (still limited), plus the requests that met
+    # the dead store before the worker switched to memory (at most one per thread: they are let
+    # through uncounted, RATELIMIT_SWALLOW_ERRORS).
+    switching = WORKERS_PER_SHOP * THREADS_PER_WORKER
+    assert DEFAULT_LIMIT <= statuses[200] <= WORKERS_PER_SHOP * DEFAULT_LIMIT + switching, statuses
+    assert statuses[429] >= 3 * DEFAULT_LIMIT - WORKERS_PER_SHOP * DEFAULT_LIMIT - switching
