@@ -40,6 +40,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     return server.database_url(module)
 
 
+@pytest.fixture
+def postgresql_url(db_url: str) -> str:
+    """`db_url`, for a test of what only PostgreSQL does (query plans, pg_trgm, concurrent index
+    builds, server connections to lose): the module's SQLite run skips it."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite has no such behaviour")
+    return db_url
+
+
 def build_app(url: str, **config: Any) -> Flask:
     from dhakacart import create_app
 

@@ -84,7 +84,7 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
         if sort == "-created" and isinstance(key, str):
             return datetime.fromisoformat(key), last_id
     except ValueError:
-        pass
+        raise invalid from None
     raise invalid
 
 

@@ -124,9 +124,7 @@ def _plan(app, sql: str) -> str:
     ({"sort": "-created"}, "ix_products_active_created_id"),
     ({"category": "fruits", "sort": "price"}, "ix_products_active_category_price_id"),
 ])
-def test_postgresql_plans_the_listing_on_its_indexes(app, large_catalog, db_url, params, index):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("the plans are PostgreSQL's")
+def test_postgresql_plans_the_listing_on_its_indexes(postgresql_url, app, large_catalog, params, index):
     args = {"q": None, "category": None, "min_price_paisa": None, "max_price_paisa": None,
             "sort": "name", "offset": 0, "limit": 21, "cursor": None, **params}
     with app.app_context():
@@ -135,9 +133,7 @@ def test_postgresql_plans_the_listing_on_its_indexes(app, large_catalog, db_url,
     assert index in _plan(app, sql.replace("%%", "%"))
 
 
-def test_postgresql_searches_with_the_trigram_index(app, large_catalog, db_url):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("pg_trgm is PostgreSQL's")
+def test_postgresql_searches_with_the_trigram_index(postgresql_url, app, large_catalog):
     with app.app_context():
         _, count = listing.page_query(q="চাল", category=None, min_price_paisa=None, max_price_paisa=None,
                                       sort="name", offset=0, limit=21, cursor=None)
@@ -154,9 +150,7 @@ def test_postgresql_searches_with_the_trigram_index(app, large_catalog, db_url):
     assert "Bitmap Index Scan on ix_products_search_trgm" in plan, plan
 
 
-def test_postgresql_indexes_are_valid_after_the_migration(app, db_url):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("CREATE INDEX CONCURRENTLY is PostgreSQL's")
+def test_postgresql_indexes_are_valid_after_the_migration(postgresql_url, app):
     with app.app_context(), db.engine.connect() as connection:
         indexes = dict(connection.execute(text(
             "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
