@@ -1,0 +1,120 @@
+"""An IAM role for exactly one Kubernetes ServiceAccount (per-pod identity, the IRSA pattern on K3s).
+
+The cluster's API server signs the ServiceAccount tokens the pod identity webhook projects into a
+pod (k8s/pod_identity.py); STS trusts them through the IAM OIDC provider of the cluster's issuer
+(service_account_issuer.py). Each role's trust policy names one namespace and one ServiceAccount
+(`<issuer>:sub`) and the audience (`<issuer>:aud`), so no other pod can assume it; its one inline
+policy names only its workload's own resources. Nothing runs with a node's instance role any more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from ..errors import ComponentInputError
+from .iam import policy_document
+
+# The audience the webhook puts into the projected token (its --token-audience), and STS checks.
+STS_AUDIENCE = "sts.amazonaws.com"
+# The ServiceAccount annotation the pod identity webhook reads (its --annotation-prefix + /role-arn).
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+IAM_ROLE_NAME_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class ServiceAccountRef:
+    namespace: str
+    name: str
+
+    @property
+    def subject(self) -> str:
+        """The `sub` claim of this ServiceAccount's tokens."""
+        return f"system:serviceaccount:{self.namespace}:{self.name}"
+
+
+@dataclass
+class WorkloadRoleArgs:
+    role_name: str
+    """The role's full IAM name (`<namePrefix>-<workload>`): one per workload, unique in the account."""
+    description: str
+    service_account: ServiceAccountRef
+    oidc_provider_arn: pulumi.Input[str]
+    issuer_host: pulumi.Input[str]
+    """The issuer URL without `https://` (the condition keys' prefix)."""
+    policy: pulumi.Input[str]
+    """The workload's permissions: a policy document naming its own resources only."""
+
+
+def web_identity_trust_policy(provider_arn: str, issuer_host: str, service_account: ServiceAccountRef) -> str:
+    """Only tokens of this one ServiceAccount, minted for STS, may assume the role."""
+    return policy_document(
+        {
+            "Sid": "OneServiceAccount",
+            "Effect": "Allow",
+            "Principal": {"Federated": provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    f"{issuer_host}:sub": service_account.subject,
+                    f"{issuer_host}:aud": STS_AUDIENCE,
+                }
+            },
+        }
+    )
+
+
+# Role names this program has declared, so two workloads can never share one (a collision would
+# otherwise surface only at `pulumi up`, as AWS's EntityAlreadyExists, or worse, as one trust policy
+# silently replacing the other). A program run repeated in one process (the tests) declares the same
+# role under the same owner again, which is no collision.
+_declared_role_names: dict[str, str] = {}
+
+
+def _claim_role_name(role_name: str, owner: str) -> None:
+    if not role_name or len(role_name) > IAM_ROLE_NAME_LIMIT:
+        raise ComponentInputError(
+            f"WorkloadRole {owner}: role name {role_name!r} must be 1 to {IAM_ROLE_NAME_LIMIT} characters; "
+            "shorten namePrefix"
+        )
+    if role_name in _declared_role_names and _declared_role_names[role_name] != owner:
+        raise ComponentInputError(
+            f"WorkloadRole {owner}: role name {role_name!r} is already taken by "
+            f"{_declared_role_names[role_name]}; every workload needs a role of its own"
+        )
+    _declared_role_names[role_name] = owner
+
+
+class WorkloadRole(pulumi.ComponentResource):
+    """The role and its policy; `role_arn` resolves once both exist (annotate the ServiceAccount with it)."""
+
+    role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: WorkloadRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        sa = args.service_account
+        if not sa.namespace or not sa.name:
+            raise ComponentInputError(
+                f"WorkloadRole {name}: a role is for one ServiceAccount; give both its namespace and name"
+            )
+        _claim_role_name(args.role_name, name)
+        super().__init__("dhakacart:aws:WorkloadRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=args.role_name,
+            description=args.description,
+            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.issuer_host).apply(
+                lambda v: web_identity_trust_policy(v[0], v[1], sa)
+            ),
+            # Web identity sessions of an hour; the SDKs refresh them from the projected token.
+            max_session_duration=3600,
+            opts=child,
+        )
+        self.policy = aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=args.policy, opts=child)
+        # A pod annotated with the ARN must find its permissions in place when it starts.
+        self.role_arn = pulumi.Output.all(self.role.arn, self.policy.id).apply(lambda v: v[0])
+        self.role_name = self.role.name
+        self.register_outputs({"role_arn": self.role_arn, "role_name": self.role_name})
