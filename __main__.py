@@ -10,6 +10,7 @@ from dhakacart_infra.aws.dns import DnsRecords, DnsRecordsArgs
 from dhakacart_infra.aws.load_balancer import ClusterEntryPoints, ClusterEntryPointsArgs
 from dhakacart_infra.aws.loki_bucket import LokiBucket, LokiBucketArgs
 from dhakacart_infra.aws.network import Network, NetworkArgs
+from dhakacart_infra.aws.service_account_issuer import ServiceAccountIssuer, ServiceAccountIssuerArgs
 from dhakacart_infra.aws.snapshot_exports import SnapshotExports, SnapshotExportsArgs
 from dhakacart_infra.aws.volumes import VolumeAccess, VolumeAccessArgs, cluster_volume_tags
 from dhakacart_infra.config import load_config
@@ -71,6 +72,12 @@ entry = ClusterEntryPoints(
     opts=on_aws,
 )
 
+# Pods get AWS identities of their own (never a node's role): the API server signs ServiceAccount
+# tokens with this issuer's key, and STS trusts the issuer for the roles of aws/workload_role.py.
+issuer = ServiceAccountIssuer(
+    "k3s-issuer", ServiceAccountIssuerArgs(name_prefix=config.name_prefix, region=config.region), opts=on_aws
+)
+
 # The cluster and the database only share the network: Pulumi creates them in parallel.
 cluster = K3sCluster(
     "k3s",
@@ -85,6 +92,10 @@ cluster = K3sCluster(
         api_addresses=entry.addresses,
         api_target_group_arn=entry.api_target_group_arn,
         ingress_target_group_arns=entry.ingress_target_group_arns,
+        service_account_issuer_url=issuer.issuer_url,
+        service_account_key_parameter_name=issuer.signing_key_parameter_name,
+        service_account_key_parameter_arn=issuer.signing_key_parameter_arn,
+        service_account_public_key_pem=issuer.public_key_pem,
     ),
     opts=on_aws,
 )

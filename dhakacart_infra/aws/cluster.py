@@ -25,7 +25,13 @@ from .iam import policy_document
 from .kubeconfig import K3sKubeconfig, K3sKubeconfigArgs
 from .nodes import metadata_options, node_role, ubuntu_ami
 from .private_bucket import PrivateBucket, PrivateBucketArgs
-from .user_data import EtcdSnapshots, ServerSettings, server_user_data, token_fingerprint
+from .user_data import (
+    EtcdSnapshots,
+    ServerSettings,
+    ServiceAccountIssuerSettings,
+    server_user_data,
+    token_fingerprint,
+)
 
 ETCD_SNAPSHOT_FOLDER = "etcd-snapshots"
 # Objects K3s's retention somehow left behind (a server that was removed prunes nothing) expire.
@@ -80,6 +86,11 @@ class K3sClusterArgs:
     api_target_group_arn: pulumi.Input[str]
     ingress_target_group_arns: pulumi.Input[list[str]]
     """Servers serve ingress too when they are not dedicated (dev's one server)."""
+    service_account_issuer_url: pulumi.Input[str]
+    """The published issuer (ServiceAccountIssuer.issuer_url) the API server signs tokens as."""
+    service_account_key_parameter_name: str
+    service_account_key_parameter_arn: pulumi.Input[str]
+    service_account_public_key_pem: pulumi.Input[str]
 
 
 class K3sCluster(pulumi.ComponentResource):
@@ -134,9 +145,12 @@ class K3sCluster(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-server-access",
             role=access.role.id,
-            policy=pulumi.Output.all(parameter_arn, snapshots.bucket_arn, snapshots.kms_key_arn).apply(
-                lambda v: server_policy(v[0], v[1], v[2])
-            ),
+            policy=pulumi.Output.all(
+                parameter_arn,
+                snapshots.bucket_arn,
+                snapshots.kms_key_arn,
+                args.service_account_key_parameter_arn,
+            ).apply(lambda v: server_policy(v[0], v[1], v[2], v[3])),
             opts=child,
         )
 
@@ -154,7 +168,13 @@ class K3sCluster(pulumi.ComponentResource):
         self._instances: list[aws.ec2.Instance] = []
         for index in range(servers.count):
             user_data = pulumi.Output.all(
-                token.result, agent_token.result, args.api_host, args.api_addresses, etcd
+                token.result,
+                agent_token.result,
+                args.api_host,
+                args.api_addresses,
+                etcd,
+                args.service_account_issuer_url,
+                args.service_account_public_key_pem,
             ).apply(
                 lambda v, first=index == 0: server_user_data(
                     ServerSettings(
@@ -168,6 +188,11 @@ class K3sCluster(pulumi.ComponentResource):
                         etcd=v[4],
                         dedicated=servers.dedicated,
                         may_initialise=first,
+                        service_accounts=ServiceAccountIssuerSettings(
+                            issuer_url=v[5],
+                            signing_key_parameter=args.service_account_key_parameter_name,
+                            public_key_pem=v[6],
+                        ),
                     )
                 )
             )
@@ -284,14 +309,21 @@ class K3sCluster(pulumi.ComponentResource):
 INGRESS_PORTS = (HTTP_NODE_PORT, HTTPS_NODE_PORT)
 
 
-def server_policy(parameter_arn: str, bucket_arn: str, key_arn: str) -> str:
-    """Publishing its own kubeconfig, and the etcd snapshots in their folder of their bucket."""
+def server_policy(parameter_arn: str, bucket_arn: str, key_arn: str, signing_key_parameter_arn: str) -> str:
+    """Publishing its own kubeconfig, reading the ServiceAccount signing key, and the etcd snapshots
+    in their folder of their bucket."""
     return policy_document(
         {
             "Sid": "PublishKubeconfig",
             "Effect": "Allow",
             "Action": "ssm:PutParameter",
             "Resource": parameter_arn,
+        },
+        {
+            "Sid": "ReadServiceAccountSigningKey",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": signing_key_parameter_arn,
         },
         {
             "Sid": "ListSnapshots",

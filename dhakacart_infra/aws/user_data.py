@@ -79,6 +79,33 @@ class EtcdSnapshots:
     retention: int
 
 
+# Where the servers keep the stack's ServiceAccount signing key (aws/service_account_issuer.py): the
+# private half comes from SSM at boot (dhakacart-k3s-install.sh), the public half with the user data.
+SERVICE_ACCOUNT_SIGNING_KEY = "/etc/dhakacart/service-account-signing.key"
+SERVICE_ACCOUNT_PUBLIC_KEY = "/etc/dhakacart/service-account-signing.pub"
+
+
+@dataclass(frozen=True)
+class ServiceAccountIssuerSettings:
+    issuer_url: str
+    """The tokens' `iss`, where STS finds the discovery document and the JWKS."""
+    signing_key_parameter: str
+    """The SSM SecureString holding the private key."""
+    public_key_pem: str
+
+
+def service_account_apiserver_args(issuer: ServiceAccountIssuerSettings) -> list[str]:
+    """The API server signs with the stack's key under the published issuer. K3s's own issuer and
+    key stay accepted (`-`: prepended to K3s's default, `+`: appended), so tokens minted before keep
+    working; only the first issuer signs new ones."""
+    return [
+        f"service-account-issuer-={issuer.issuer_url}",
+        f"service-account-jwks-uri={issuer.issuer_url}/keys.json",
+        f"service-account-signing-key-file={SERVICE_ACCOUNT_SIGNING_KEY}",
+        f"service-account-key-file+={SERVICE_ACCOUNT_PUBLIC_KEY}",
+    ]
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     k3s_version: str
@@ -95,6 +122,7 @@ class ServerSettings:
     """Taint the server so it keeps the control plane and nothing else."""
     may_initialise: bool
     """The first server: starts a new cluster when no server answers (see dhakacart-k3s-install.sh)."""
+    service_accounts: ServiceAccountIssuerSettings
 
 
 @dataclass(frozen=True)
@@ -188,6 +216,7 @@ def server_user_data(s: ServerSettings) -> str:
         # `--disable=local-storage`).
         "disable": ["servicelb", "local-storage"],
         "kubelet-arg": kubelet_args(),
+        "kube-apiserver-arg": service_account_apiserver_args(s.service_accounts),
         "etcd-snapshot-schedule-cron": s.etcd.schedule,
         "etcd-snapshot-retention": s.etcd.retention,
         "etcd-s3": True,
@@ -207,9 +236,12 @@ def server_user_data(s: ServerSettings) -> str:
         "MAY_INITIALISE": "true" if s.may_initialise else "false",
         "KUBECONFIG_PARAMETER": s.kubeconfig_parameter,
         "CLUSTER_FINGERPRINT": token_fingerprint(s.token),
+        "SERVICE_ACCOUNT_KEY_PARAMETER": s.service_accounts.signing_key_parameter,
+        "SERVICE_ACCOUNT_SIGNING_KEY": SERVICE_ACCOUNT_SIGNING_KEY,
     }
     files = [
         *_common_files(k3s, env),
+        _file(SERVICE_ACCOUNT_PUBLIC_KEY, s.service_accounts.public_key_pem),
         _file(
             "/var/lib/rancher/k3s/server/manifests/dhakacart-traefik-config.yaml",
             yaml.safe_dump(traefik_config(s.dedicated), sort_keys=True),

@@ -25,6 +25,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from pulumi.runtime.sync_await import _sync_await
 
 from .dynamic_outputs import DYNAMIC_RESOURCE_OUTPUTS
+from .mock_keys import seeded_rsa_pem
 
 MOCK_ACCOUNT_ID = "123456789012"
 MOCK_REGION_ZONES = {"a": "aps1-az1", "b": "aps1-az3", "c": "aps1-az2"}
@@ -268,6 +269,9 @@ class PlanMocks(pulumi.runtime.Mocks):
             extra.update(hex=h, dec=str(int(h, 16)), b64Std="bW9jaw==", b64Url="bW9jaw")
         elif typ == "random:index/randomBytes:RandomBytes":
             extra.update(base64="bW9jay1yYW5kb20tYnl0ZXMtZm9yLXBsYW4=", hex=_stable_hex(typ, name, length=64))
+        elif typ == "tls:index/privateKey:PrivateKey":
+            private_pem, public_pem = seeded_rsa_pem(name, int(inputs.get("rsaBits") or 2048))
+            extra.update(privateKeyPem=private_pem, privateKeyPemPkcs8=private_pem, publicKeyPem=public_pem)
         elif typ.startswith("kubernetes:"):
             extra.update(self._kubernetes_state(typ, name, inputs))
         elif typ.startswith("pulumi-python:dynamic"):

@@ -109,8 +109,12 @@ POLICIES: tuple[Policy, ...] = (
     # AWS: exposure
     resource_policy("aws-rds-not-public", "Databases are not publicly accessible.",
                     aws.RDS_TYPES, aws.rds_not_public),
-    stack_policy("aws-s3-public-access-blocked", "Every S3 bucket blocks public ACLs and policies.",
+    stack_policy("aws-s3-public-access-blocked", "Every S3 bucket blocks public ACLs and policies "
+                 "(the service-account issuer's bucket: ACLs only, its policy is public on purpose).",
                  stack_rules.s3_public_access_block),
+    stack_policy("aws-public-bucket-only-oidc-issuer", "Nothing in S3 is readable by everyone except the "
+                 "service-account issuer's discovery document and JWKS.",
+                 stack_rules.s3_public_read_only_issuer),
     resource_policy("aws-security-group-no-world-open-ports",
                     "Only TCP 80 and 443 accept traffic from 0.0.0.0/0 or ::/0.",
                     aws.SECURITY_GROUP_TYPES, aws.security_group_no_world_open_ports),

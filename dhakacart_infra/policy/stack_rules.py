@@ -6,11 +6,12 @@ is unknown during preview) or by an equal known value (`_refers_to`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .aws_rules import FLOW_LOG, S3_BUCKETS, S3_PUBLIC_ACCESS_BLOCK, S3_SSE_CONFIGS, VPC
+from .aws_rules import FLOW_LOG, S3_BUCKET_POLICY, S3_BUCKETS, S3_PUBLIC_ACCESS_BLOCK, S3_SSE_CONFIGS, VPC
 from .kubernetes_rules import NAMESPACE, NETWORK_POLICY, POD_SECURITY_ENFORCE, SYSTEM_NAMESPACES, WORKLOADS
 from .plain_data import UNKNOWN, as_mapping, list_of, value_at
 
@@ -68,16 +69,75 @@ def s3_encryption(resources: Sequence[StackResource], stack: str) -> list[StackV
     return found
 
 
+# The one public read the platform makes: the ServiceAccount issuer's two documents, which STS
+# fetches without credentials (aws/service_account_issuer.py). Nothing else may be public.
+OIDC_ISSUER_DOCUMENTS = (".well-known/openid-configuration", "keys.json")
+ACL_FLAGS = ("blockPublicAcls", "ignorePublicAcls")
+POLICY_FLAGS = ("blockPublicPolicy", "restrictPublicBuckets")
+
+
+def _public_statements(policy: Any) -> list[Mapping[str, Any]] | None:
+    """The Allow statements of a bucket policy open to everyone; None while the policy is unknown."""
+    if isinstance(policy, str):
+        try:
+            policy = json.loads(policy)
+        except ValueError:
+            return None
+    if not isinstance(policy, Mapping):
+        return None
+    return [st for st in list_of(policy.get("Statement")) if isinstance(st, Mapping)
+            and st.get("Effect") == "Allow" and st.get("Principal") in ("*", {"AWS": "*"})]
+
+
+def _one_or_many(value: Any) -> list[Any]:
+    return [value] if isinstance(value, str) else list_of(value)
+
+
+def _only_issuer_documents(statements: Sequence[Mapping[str, Any]]) -> bool:
+    for st in statements:
+        actions = _one_or_many(st.get("Action"))
+        resources = _one_or_many(st.get("Resource"))
+        if actions != ["s3:GetObject"] or not resources or "Condition" in st:
+            return False
+        if not all(isinstance(r, str) and r.split("/", 1)[-1] in OIDC_ISSUER_DOCUMENTS
+                   and "/" in r for r in resources):
+            return False
+    return True
+
+
+def _bucket_policies(resources: Sequence[StackResource], bucket: StackResource) -> list[StackResource]:
+    return [r for r in resources
+            if r.type == S3_BUCKET_POLICY and _refers_to(r, "bucket", bucket, "bucket", "id")]
+
+
+def _publishes_issuer_documents_only(resources: Sequence[StackResource], bucket: StackResource) -> bool:
+    public = [st for p in _bucket_policies(resources, bucket)
+              for st in (_public_statements(p.props.get("policy")) or [])]
+    return bool(public) and _only_issuer_documents(public)
+
+
 def s3_public_access_block(resources: Sequence[StackResource], stack: str) -> list[StackViolation]:
     blocks = [r for r in resources if r.type == S3_PUBLIC_ACCESS_BLOCK]
-    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
     found = []
     for bucket in (r for r in resources if r.type in S3_BUCKETS):
         mine = [b for b in blocks if _refers_to(b, "bucket", bucket, "bucket", "id")]
+        # The issuer's bucket may allow its public policy; ACLs stay blocked everywhere.
+        flags = ACL_FLAGS if _publishes_issuer_documents_only(resources, bucket) else ACL_FLAGS + POLICY_FLAGS
         if not any(all(b.props.get(f) is True for f in flags) for b in mine):
             found.append(StackViolation(
                 f"bucket {bucket.name} is not shielded from public access: add a "
                 f"BucketPublicAccessBlock with {', '.join(flags)} all True", bucket.urn))
+    return found
+
+
+def s3_public_read_only_issuer(resources: Sequence[StackResource], stack: str) -> list[StackViolation]:
+    found = []
+    for policy in (r for r in resources if r.type == S3_BUCKET_POLICY):
+        public = _public_statements(policy.props.get("policy"))
+        if public and not _only_issuer_documents(public):
+            found.append(StackViolation(
+                f"bucket policy {policy.name} lets everyone in beyond s3:GetObject of the issuer documents "
+                f"({', '.join(OIDC_ISSUER_DOCUMENTS)}): grant a named role instead", policy.urn))
     return found
 
 

@@ -17,11 +17,26 @@ install -d -m 0700 "$drop_ins"
 # K3s runs no cloud provider here, so the node says which zone it is in: the shop's topology
 # spread constraints and the zone-loss analysis rely on this label.
 zone=$(metadata placement/availability-zone)
+instance_id=$(metadata instance-id)
 umask 077
 printf 'node-label:\n  - topology.kubernetes.io/region=%s\n  - topology.kubernetes.io/zone=%s\n' \
   "$REGION" "$zone" > "$drop_ins/20-topology.yaml"
+# The EC2 identity of the node, for the EBS CSI driver's node plugin, which cannot reach the
+# metadata service (hop limit 1) and reads the instance from the Node object instead.
+printf 'kubelet-arg+:\n  - provider-id=aws:///%s/%s\n' "$zone" "$instance_id" > "$drop_ins/30-provider-id.yaml"
 
 if [ "$DHAKACART_ROLE" = server ]; then
+  # The key the API server signs ServiceAccount tokens with: the same on every server, and the one
+  # whose public half the issuer publishes for STS (per-pod AWS identity).
+  for _ in $(seq 1 10); do
+    if /snap/bin/aws ssm get-parameter --region "$REGION" --name "$SERVICE_ACCOUNT_KEY_PARAMETER" \
+      --with-decryption --query Parameter.Value --output text > "$SERVICE_ACCOUNT_SIGNING_KEY.new"; then
+      mv "$SERVICE_ACCOUNT_SIGNING_KEY.new" "$SERVICE_ACCOUNT_SIGNING_KEY"
+      break
+    fi
+    sleep 10
+  done
+  test -s "$SERVICE_ACCOUNT_SIGNING_KEY"
   # Only the first server may start a new cluster, and only when no server answers at the
   # registration address: a replaced first server joins the running cluster instead of
   # splitting it. Every other server waits for the cluster and joins it.
