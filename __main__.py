@@ -13,6 +13,7 @@ from dhakacart_infra.aws.network import Network, NetworkArgs
 from dhakacart_infra.aws.service_account_issuer import ServiceAccountIssuer, ServiceAccountIssuerArgs
 from dhakacart_infra.aws.snapshot_exports import SnapshotExports, SnapshotExportsArgs
 from dhakacart_infra.aws.volumes import VolumeAccess, VolumeAccessArgs, cluster_volume_tags
+from dhakacart_infra.aws.workload_role import ServiceAccountTrust
 from dhakacart_infra.config import load_config
 from dhakacart_infra.config.upgrade_gate import (
     gated_k3s_version,
@@ -23,14 +24,9 @@ from dhakacart_infra.config.upgrade_gate import (
 from dhakacart_infra.k8s.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from dhakacart_infra.k8s.hosts import grafana_host, shop_host
 from dhakacart_infra.k8s.k3s_upgrades import K3sUpgrades, K3sUpgradesArgs
-from dhakacart_infra.k8s.logging import (
-    LOKI_SERVER_POD_LABELS,
-    Logging,
-    LoggingArgs,
-    LokiS3Storage,
-    loki_gateway_url,
-)
+from dhakacart_infra.k8s.logging import Logging, LoggingArgs, LokiS3Storage, loki_gateway_url
 from dhakacart_infra.k8s.monitoring import Monitoring, MonitoringArgs
+from dhakacart_infra.k8s.pod_identity import PodIdentityWebhook, PodIdentityWebhookArgs
 from dhakacart_infra.k8s.reboots import Reboots, RebootsArgs
 from dhakacart_infra.k8s.shop_observability import ShopObservability, ShopObservabilityArgs
 from dhakacart_infra.k8s.storage import Storage, StorageArgs
@@ -77,6 +73,10 @@ entry = ClusterEntryPoints(
 issuer = ServiceAccountIssuer(
     "k3s-issuer", ServiceAccountIssuerArgs(name_prefix=config.name_prefix, region=config.region), opts=on_aws
 )
+# Each workload's role trusts its own ServiceAccount through this issuer, and nothing else.
+trust = ServiceAccountTrust(
+    name_prefix=config.name_prefix, oidc_provider_arn=issuer.oidc_provider_arn, issuer_host=issuer.issuer_host
+)
 
 # The cluster and the database only share the network: Pulumi creates them in parallel.
 cluster = K3sCluster(
@@ -116,22 +116,20 @@ agents = K3sAgents(
         api_host=entry.dns_name,
         agent_token=cluster.agent_token,
         ingress_target_group_arns=entry.ingress_target_group_arns,
-        # The cluster autoscaler runs on the servers.
-        autoscaler_role_name=cluster.server_role_name,
+        trust=trust,
         tags=config.tags,
     ),
     opts=on_aws,
 )
 
-# The EBS CSI driver's controller runs on the servers with their instance role: it may manage only
-# this cluster's volumes, all encrypted with a key of their own.
+# The EBS CSI driver's controller has a role of its own: it may manage only this cluster's volumes,
+# all encrypted with a key of their own.
 volume_access = VolumeAccess(
     "ebs-volumes",
     VolumeAccessArgs(
         name_prefix=config.name_prefix,
         cluster_name=config.name_prefix,
-        controller_role_names=[cluster.server_role_name],
-        controller_role_arns=[cluster.server_role_arn],
+        trust=trust,
         instance_tags={k: config.tags[k] for k in ("Project", "Stack")},
     ),
     opts=on_aws,
@@ -179,6 +177,18 @@ else:
     host = shop_host(config.app.domain_name, ingress_address)
     grafana = grafana_host(config.app.domain_name, ingress_address)
 
+tls = Tls("tls", TlsArgs(acme_email=config.app.acme_email, issuer_name=config.app.tls_issuer), opts=on_k3s)
+
+# Pods whose ServiceAccount names a role get that role's credentials; the releases below that use a
+# role wait for it (role_for_pods).
+pod_identity = PodIdentityWebhook(
+    "pod-identity",
+    PodIdentityWebhookArgs(
+        region=config.region, servers=config.cluster.servers.count, cert_manager=tls.release
+    ),
+    opts=on_k3s,
+)
+
 # Volumes that outlive nodes: every PVC of the platform waits for the driver through its class.
 storage = Storage(
     "storage",
@@ -187,11 +197,10 @@ storage = Storage(
         servers=config.cluster.servers.count,
         volume_tags=cluster_volume_tags(config.name_prefix, config.tags),
         kms_key_arn=volume_access.kms_key_arn,
+        controller_role_arn=pod_identity.role_for_pods(volume_access.controller_role_arn),
     ),
     opts=on_k3s,
 )
-
-tls = Tls("tls", TlsArgs(acme_email=config.app.acme_email, issuer_name=config.app.tls_issuer), opts=on_k3s)
 
 # The shop waits for the database secret (through the migration Job) and the ClusterIssuer
 # (through its Ingress), not for anything else.
@@ -216,15 +225,14 @@ shop = Storefront(
 )
 
 # Monitoring and logging run beside the shop: they read its metrics and logs, and it never waits
-# for them. Prod keeps Loki's data in S3, reached with the node's instance role (IMDSv2, 2 hops).
+# for them. Prod keeps Loki's data in S3, reached with Loki's own role.
 loki_bucket = (
     LokiBucket(
         "loki-logs",
         LokiBucketArgs(
             name_prefix=f"{config.name_prefix}-loki-",
             retention_days=config.monitoring.loki_retention_days,
-            # Loki runs on the agents, or on dev's one server when there are none.
-            instance_role_names=[agents.role_name, cluster.server_role_name],
+            trust=trust,
         ),
         opts=on_aws,
     )
@@ -242,8 +250,6 @@ monitoring = Monitoring(
         storage_class=storage.data_storage_class,
         loki_url=loki_gateway_url(),
         alerting=config.alerting,
-        # Only prod's Loki uses the node's instance role (its S3 bucket); in dev no pod may.
-        instance_role_pods=LOKI_SERVER_POD_LABELS if loki_bucket else None,
     ),
     opts=on_k3s,
 )
@@ -255,7 +261,13 @@ logs = Logging(
         loki_retention_days=config.monitoring.loki_retention_days,
         loki_storage_gb=config.monitoring.loki_storage_gb,
         storage_class=storage.data_storage_class,
-        s3=LokiS3Storage(bucket_name=loki_bucket.bucket_name, region=config.region) if loki_bucket else None,
+        s3=LokiS3Storage(
+            bucket_name=loki_bucket.bucket_name,
+            region=config.region,
+            role_arn=pod_identity.role_for_pods(loki_bucket.role_arn),
+        )
+        if loki_bucket
+        else None,
         monitoring_crds=monitoring.release,
     ),
     opts=on_k3s,
@@ -265,7 +277,10 @@ logs = Logging(
 autoscaler = ClusterAutoscaler(
     "cluster-autoscaler",
     ClusterAutoscalerArgs(
-        cluster_name=config.name_prefix, region=config.region, monitoring_crds=monitoring.release
+        cluster_name=config.name_prefix,
+        region=config.region,
+        role_arn=pod_identity.role_for_pods(agents.autoscaler_role_arn),
+        monitoring_crds=monitoring.release,
     ),
     opts=on_k3s,
 )

@@ -27,6 +27,14 @@ KURED_NAMESPACE = "kured"
 # privileged to mount volumes on the host, so the controller's namespace can enforce `restricted`.
 EBS_CSI_NAMESPACE = "ebs-csi"
 EBS_CSI_NODE_NAMESPACE = "ebs-csi-node"
+# The pod identity webhook (k8s/pod_identity.py), which gives pods the AWS role their ServiceAccount
+# names; it only looks at pods with this label, and a labelled pod cannot start without it.
+POD_IDENTITY_NAMESPACE = "pod-identity"
+AWS_IDENTITY_POD_LABEL = {"dhakacart.io/aws-identity": "true"}
+# The ServiceAccounts that have an AWS role (aws/workload_role.py trusts exactly these).
+EBS_CSI_CONTROLLER_SERVICE_ACCOUNT = "ebs-csi-controller-sa"  # the chart's default name
+CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
+LOKI_SERVICE_ACCOUNT = "loki"  # the chart's default: the release's name
 # The StorageClasses (k8s/storage.py): the cluster's default, whose volumes go with their claim,
 # and the one every volume of the platform's own data uses, whose volumes outlive their claim.
 DEFAULT_STORAGE_CLASS = "gp3"

@@ -4,7 +4,7 @@ Agents run the workloads (the servers only the control plane, in prod). They boo
 template that follows the current Ubuntu LTS image; a changed template rolls the group by an
 instance refresh that launches a replacement before it terminates one (healthy capacity never
 drops below 100%). The cluster autoscaler finds the group by its tags and may change only this
-group's size (the policy attached to `autoscaler_role_name`).
+group's size (with a role of its own, trusted for its ServiceAccount alone).
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from ..names import CLUSTER_AUTOSCALER_NAMESPACE, CLUSTER_AUTOSCALER_SERVICE_ACCOUNT
 from ..tags import with_name
 from .iam import policy_document
 from .nodes import metadata_options, node_role, ubuntu_ami
 from .user_data import AgentSettings, agent_user_data
+from .workload_role import ServiceAccountRef, ServiceAccountTrust, WorkloadRole
 
 # Seconds a new agent has to boot, install K3s and pass its checks before the group judges it.
 HEALTH_CHECK_GRACE_SECONDS = 300
@@ -88,8 +90,9 @@ class K3sAgentsArgs:
     api_host: pulumi.Input[str]
     agent_token: pulumi.Input[str]
     ingress_target_group_arns: pulumi.Input[list[str]]
-    autoscaler_role_name: pulumi.Input[str]
-    """The role the cluster autoscaler runs with: it gets the right to scale this group."""
+    trust: ServiceAccountTrust
+    """The cluster's issuer: the cluster autoscaler's role (the right to scale this group) trusts
+    its ServiceAccount (names.py) alone."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """The stack's standard tags: the AWS provider's default tags never reach an Auto Scaling group
     or the instances it launches, so the group carries them itself."""
@@ -209,16 +212,26 @@ class K3sAgents(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
         )
-        aws.iam.RolePolicy(
-            f"{name}-autoscaler-access",
-            role=args.autoscaler_role_name,
-            policy=group.arn.apply(lambda arn: autoscaler_policy(arn, args.cluster_name)),
+        self.autoscaler_role = WorkloadRole(
+            f"{name}-autoscaler",
+            args.trust.role_args(
+                "cluster-autoscaler",
+                ServiceAccountRef(CLUSTER_AUTOSCALER_NAMESPACE, CLUSTER_AUTOSCALER_SERVICE_ACCOUNT),
+                "Cluster autoscaler: the size of this cluster's agents' group, nothing else",
+                group.arn.apply(lambda arn: autoscaler_policy(arn, args.cluster_name)),
+            ),
             opts=child,
         )
 
         self.group_name = group.name
         self.group_arn = group.arn
         self.role_name = access.role.name
+        self.autoscaler_role_arn = self.autoscaler_role.role_arn
         self.register_outputs(
-            {"group_name": self.group_name, "group_arn": self.group_arn, "role_name": self.role_name}
+            {
+                "group_name": self.group_name,
+                "group_arn": self.group_arn,
+                "role_name": self.role_name,
+                "autoscaler_role_arn": self.autoscaler_role_arn,
+            }
         )

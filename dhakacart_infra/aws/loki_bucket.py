@@ -1,10 +1,11 @@
-"""Prod's log store: a private, encrypted S3 bucket for Loki, readable only by the K3s node's role.
+"""Prod's log store: a private, encrypted S3 bucket for Loki, reachable only with Loki's own role.
 
 Loki's compactor deletes logs older than the retention period; the bucket's lifecycle rule is the
 backstop that expires anything the compactor missed a day later (and cleans up failed multipart
 uploads). The bucket itself is a PrivateBucket (private_bucket.py): its own rotated KMS key,
-TLS only, no public access; versioning keeps a day's undo window for deletes. The node's instance
-role gets exactly the S3 and KMS actions Loki uses, on this bucket and this key only.
+TLS only, no public access; versioning keeps a day's undo window for deletes. Loki's role, trusted
+for Loki's ServiceAccount alone (workload_role.py), gets exactly the S3 and KMS actions Loki uses, on
+this bucket and this key only; no node's instance role can read a log.
 
 Not enabled, on purpose: access logging, event notifications and cross-region replication. These
 are disposable logs with a retention of days; a second bucket of access logs about them, or a copy
@@ -17,11 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_aws as aws
 
 from ..errors import ComponentInputError
+from ..names import LOKI_SERVICE_ACCOUNT, MONITORING_NAMESPACE
 from .iam import policy_document
 from .private_bucket import PrivateBucket, PrivateBucketArgs
+from .workload_role import ServiceAccountRef, ServiceAccountTrust, WorkloadRole
 
 # What Loki's S3 client does: list, read, write and delete objects (the compactor deletes).
 LOKI_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
@@ -39,13 +41,13 @@ class LokiBucketArgs:
     """Start of the bucket's name, e.g. "dhakacart-prod-loki-" (Pulumi appends a random suffix)."""
     retention_days: int
     """Loki's retention in whole days (logging.retention_days(config.monitoring.loki_retention))."""
-    instance_role_names: list[pulumi.Input[str]]
-    """The IAM roles of the nodes Loki may run on."""
+    trust: ServiceAccountTrust
+    """The cluster's issuer: Loki's role trusts its ServiceAccount (names.py) alone."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
 def bucket_access_policy(bucket_arn: str, key_arn: str) -> str:
-    """The node role's policy document: this bucket and this key, nothing else."""
+    """Loki's policy document: this bucket and this key, nothing else."""
     return policy_document(
         {
             "Sid": "LokiListBucket",
@@ -69,9 +71,10 @@ def bucket_access_policy(bucket_arn: str, key_arn: str) -> str:
 
 
 class LokiBucket(pulumi.ComponentResource):
-    """The bucket, its key, its guard rails and the node role's access to it."""
+    """The bucket, its key, its guard rails and Loki's role."""
 
     bucket_name: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
 
@@ -103,29 +106,24 @@ class LokiBucket(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.access_policy = aws.iam.Policy(
-            f"{name}-access",
-            description="Lets Loki on the K3s node read and write its log bucket, and nothing else",
-            policy=pulumi.Output.all(self.storage.bucket_arn, self.storage.kms_key_arn).apply(
-                lambda arns: bucket_access_policy(arns[0], arns[1])
+        self.role = WorkloadRole(
+            f"{name}-role",
+            args.trust.role_args(
+                "loki",
+                ServiceAccountRef(MONITORING_NAMESPACE, LOKI_SERVICE_ACCOUNT),
+                "Loki: its log bucket and that bucket's key, nothing else",
+                pulumi.Output.all(self.storage.bucket_arn, self.storage.kms_key_arn).apply(
+                    lambda arns: bucket_access_policy(arns[0], arns[1])
+                ),
             ),
-            tags=tags,
             opts=child,
         )
-        self.role_attachments = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-node-role-access-{index}",
-                role=role,
-                policy_arn=self.access_policy.arn,
-                opts=child,
-            )
-            for index, role in enumerate(args.instance_role_names)
-        ]
 
-        # Whoever uses the name (Loki) waits until the nodes may use the bucket and it is encrypted.
-        self.bucket_name = pulumi.Output.all(
-            self.storage.bucket_name, *[a.id for a in self.role_attachments]
-        ).apply(lambda values: values[0])
+        # Whoever uses the name (Loki) waits until the bucket is encrypted and Loki's role may use it.
+        self.bucket_name = pulumi.Output.all(self.storage.bucket_name, self.role.role_arn).apply(
+            lambda values: values[0]
+        )
+        self.role_arn = self.role.role_arn
         self.bucket_arn = self.storage.bucket_arn
         self.kms_key_arn = self.storage.kms_key_arn
         self.register_outputs(
@@ -133,5 +131,6 @@ class LokiBucket(pulumi.ComponentResource):
                 "bucket_name": self.bucket_name,
                 "bucket_arn": self.bucket_arn,
                 "kms_key_arn": self.kms_key_arn,
+                "role_arn": self.role_arn,
             }
         )

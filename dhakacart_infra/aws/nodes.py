@@ -19,9 +19,9 @@ CANONICAL_OWNER_ID = "099720109477"
 UBUNTU_LTS_VERSION = "26.04"
 UBUNTU_LTS_AMI_NAME = f"ubuntu/images/hvm-ssd-gp3/ubuntu-*-{UBUNTU_LTS_VERSION}-amd64-server-*"
 SSM_MANAGED_INSTANCE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-# 1 in issue 14, once no pod needs the node's role any more; 2 lets a pod (one hop behind the
-# node) reach IMDSv2, which prod's Loki still does for its bucket.
-METADATA_HOP_LIMIT = 2
+# The node's own processes reach IMDSv2; a pod (one hop behind the node) never gets a token back,
+# so no pod can take the node's role. Pods that call AWS have roles of their own (workload_role.py).
+METADATA_HOP_LIMIT = 1
 
 
 def ubuntu_ami(parent: pulumi.Resource) -> pulumi.Output[str]:

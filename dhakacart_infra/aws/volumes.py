@@ -1,29 +1,31 @@
 """What the EBS CSI driver needs from AWS: a key for the volumes, and the right to manage only this
 cluster's volumes and snapshots.
 
-The driver's controller runs on the servers (k8s/storage.py) and, until pods get identities of
-their own, acts with the servers' instance role: this component attaches an inline policy to that
-role. The policy follows the driver's example policy (docs/example-iam-policy.json of
+The driver's controller (k8s/storage.py) acts with a role of its own, trusted for its ServiceAccount
+alone (workload_role.py); no node's instance role can touch a volume. Its policy follows the
+driver's example policy (docs/example-iam-policy.json of
 kubernetes-sigs/aws-ebs-csi-driver) narrowed to this cluster: a volume or snapshot may be created
 only carrying the cluster's tag (`aws:RequestTag`), and changed, attached, snapshotted or deleted
 only when it carries it (`aws:ResourceTag`); volumes attach only to this stack's instances. The
 driver puts the tag on everything it creates (`controller.extraVolumeTags`).
 
 Every volume is encrypted with a customer-managed key of its own whose key policy lets the
-controller's roles use it through EC2 only (the grants EC2 needs to attach an encrypted volume).
+controller's role use it through EC2 only (the grants EC2 needs to attach an encrypted volume).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from ..names import EBS_CSI_CONTROLLER_SERVICE_ACCOUNT, EBS_CSI_NAMESPACE
 from .encryption_key import EncryptionKey
 from .iam import policy_document
+from .workload_role import ServiceAccountRef, ServiceAccountTrust, WorkloadRole
 
 # The tag the driver puts on every volume and snapshot it creates; its value is the cluster's name.
 # (The driver reserves the kubernetes.io/ prefix for its own tags.)
@@ -127,15 +129,18 @@ def ebs_csi_policy(
 class VolumeAccessArgs:
     name_prefix: str
     cluster_name: str
-    controller_role_names: Sequence[pulumi.Input[str]]
-    """The instance roles of the nodes the controller runs on (the servers')."""
-    controller_role_arns: Sequence[pulumi.Input[str]]
+    trust: ServiceAccountTrust
+    """The cluster's issuer: the controller's role trusts its ServiceAccount (names.py) alone."""
     instance_tags: Mapping[str, str]
     """Tags every node of this stack carries (Project, Stack): volumes attach only to those."""
 
 
+CONTROLLER_SERVICE_ACCOUNT = ServiceAccountRef(EBS_CSI_NAMESPACE, EBS_CSI_CONTROLLER_SERVICE_ACCOUNT)
+
+
 class VolumeAccess(pulumi.ComponentResource):
     kms_key_arn: pulumi.Output[str]
+    controller_role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: VolumeAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dhakacart:aws:VolumeAccess", name, None, opts)
@@ -143,13 +148,6 @@ class VolumeAccess(pulumi.ComponentResource):
         account = aws.get_caller_identity_output(opts=invoke).account_id
         region = aws.get_region_output(opts=invoke).region
         partition = aws.get_partition_output(opts=invoke).partition
-        key = EncryptionKey(
-            f"{name}-key",
-            description=f"{args.name_prefix}: encrypts the cluster's EBS volumes (EBS CSI driver)",
-            ebs_users=list(args.controller_role_arns),
-            alias=f"{args.name_prefix}-ebs-volumes",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
         policy = pulumi.Output.all(partition, region, account).apply(
             lambda v: ebs_csi_policy(
                 partition=v[0],
@@ -159,12 +157,25 @@ class VolumeAccess(pulumi.ComponentResource):
                 instance_tags=args.instance_tags,
             )
         )
-        for index, role in enumerate(args.controller_role_names):
-            aws.iam.RolePolicy(
-                f"{name}-controller-access-{index}",
-                role=role,
-                policy=policy,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        controller = WorkloadRole(
+            f"{name}-controller",
+            args.trust.role_args(
+                "ebs-csi-controller",
+                CONTROLLER_SERVICE_ACCOUNT,
+                "EBS CSI controller: this cluster's volumes and snapshots only",
+                policy,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        key = EncryptionKey(
+            f"{name}-key",
+            description=f"{args.name_prefix}: encrypts the cluster's EBS volumes (EBS CSI driver)",
+            ebs_users=[controller.role.arn],
+            alias=f"{args.name_prefix}-ebs-volumes",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.kms_key_arn = key.arn
-        self.register_outputs({"kms_key_arn": self.kms_key_arn})
+        self.controller_role_arn = controller.role_arn
+        self.register_outputs(
+            {"kms_key_arn": self.kms_key_arn, "controller_role_arn": self.controller_role_arn}
+        )

@@ -35,6 +35,28 @@ class ServiceAccountRef:
         return f"system:serviceaccount:{self.namespace}:{self.name}"
 
 
+@dataclass(frozen=True)
+class ServiceAccountTrust:
+    """What a WorkloadRole trusts: the cluster's issuer (ServiceAccountIssuer), and the prefix of the
+    stack's role names. The components that grant a workload access take one."""
+
+    name_prefix: str
+    oidc_provider_arn: pulumi.Input[str]
+    issuer_host: pulumi.Input[str]
+
+    def role_args(
+        self, workload: str, service_account: ServiceAccountRef, description: str, policy: pulumi.Input[str]
+    ) -> WorkloadRoleArgs:
+        return WorkloadRoleArgs(
+            role_name=f"{self.name_prefix}-{workload}",
+            description=description,
+            service_account=service_account,
+            oidc_provider_arn=self.oidc_provider_arn,
+            issuer_host=self.issuer_host,
+            policy=policy,
+        )
+
+
 @dataclass
 class WorkloadRoleArgs:
     role_name: str

@@ -12,6 +12,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..aws.workload_role import ROLE_ARN_ANNOTATION
+from ..names import AWS_IDENTITY_POD_LABEL, CLUSTER_AUTOSCALER_SERVICE_ACCOUNT
 from ..names import CLUSTER_AUTOSCALER_NAMESPACE as NAMESPACE
 from .helm import container_resources, helm_release
 from .labels import pod_security_labels, recommended_labels
@@ -23,7 +25,6 @@ AUTOSCALER_REPOSITORY = "https://kubernetes.github.io/autoscaler"
 # newest 1.35 patch release).
 CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.35.2"
 RELEASE_NAME = "cluster-autoscaler"
-SERVICE_ACCOUNT = "cluster-autoscaler"
 SERVER_NODE_SELECTOR = {"node-role.kubernetes.io/control-plane": "true"}
 SERVER_TOLERATIONS = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
 RUN_AS_USER = 65534
@@ -34,6 +35,8 @@ class ClusterAutoscalerArgs:
     cluster_name: str
     """The name in the agents' discovery tags (aws/agents.autoscaler_discovery_tags)."""
     region: str
+    role_arn: pulumi.Input[str]
+    """Its own role, the right to size the agents' group (aws/agents.K3sAgents.autoscaler_role_arn)."""
     monitoring_crds: pulumi.Resource | None = None
     """The release that installs the ServiceMonitor CRD (Monitoring.release)."""
 
@@ -67,7 +70,13 @@ def cluster_autoscaler_values(args: ClusterAutoscalerArgs) -> dict[str, Any]:
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        "rbac": {"serviceAccount": {"name": SERVICE_ACCOUNT}},
+        "rbac": {
+            "serviceAccount": {
+                "name": CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
+                "annotations": {ROLE_ARN_ANNOTATION: args.role_arn},
+            }
+        },
+        "podLabels": AWS_IDENTITY_POD_LABEL,
         "serviceMonitor": {"enabled": True, "namespace": NAMESPACE, "selector": {}},
     }
 

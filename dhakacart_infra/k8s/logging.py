@@ -19,8 +19,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..aws.workload_role import ROLE_ARN_ANNOTATION
 from ..errors import ComponentInputError
-from ..names import MONITORING_NAMESPACE
+from ..names import AWS_IDENTITY_POD_LABEL, LOKI_SERVICE_ACCOUNT, MONITORING_NAMESPACE
 from .helm import EVERY_NODE_TOLERATIONS, container_resources, helm_release
 from .labels import recommended_labels
 from .monitoring_values import STORAGE_CLASS
@@ -32,14 +33,6 @@ ALLOY_CHART = "alloy"
 ALLOY_CHART_VERSION = "1.4.0"
 LOKI_RELEASE_NAME = "loki"
 ALLOY_RELEASE_NAME = "alloy"
-# The labels the Loki chart puts on its SingleBinary pod (loki.singleBinarySelectorLabels: the
-# chart's name, unchanged because no nameOverride is set, the release and the component). Only this
-# pod needs the node's instance role (prod keeps Loki's data in S3); the gateway does not.
-LOKI_SERVER_POD_LABELS = {
-    "app.kubernetes.io/name": "loki",
-    "app.kubernetes.io/instance": LOKI_RELEASE_NAME,
-    "app.kubernetes.io/component": "single-binary",
-}
 
 ALLOY_CONFIG_FILE = Path(__file__).with_name("alloy") / "config.alloy"
 ALLOY_CONFIG_KEY = "config.alloy"
@@ -51,6 +44,8 @@ LOKI_SCHEMA_FROM = "2025-01-01"
 class LokiS3Storage:
     bucket_name: pulumi.Input[str]
     region: pulumi.Input[str]
+    role_arn: pulumi.Input[str]
+    """Loki's own role for the bucket (aws/loki_bucket.LokiBucket.role_arn)."""
 
 
 @dataclass
@@ -101,10 +96,20 @@ def loki_values(args: LoggingArgs) -> dict[str, Any]:
             "type": "s3",
             "bucketNames": {"chunks": args.s3.bucket_name, "ruler": args.s3.bucket_name,
                             "admin": args.s3.bucket_name},
-            # No keys: the AWS SDK's default chain finds the node's instance role through IMDSv2.
+            # No keys: the AWS SDK's default chain takes the web identity the pod identity webhook
+            # injects (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) for the ServiceAccount's role.
             "s3": {"region": args.s3.region, "s3ForcePathStyle": False, "insecure": False},
         }
+    identity: dict[str, Any] = {}
+    if args.s3:
+        identity = {
+            "serviceAccount": {
+                "name": LOKI_SERVICE_ACCOUNT,
+                "annotations": {ROLE_ARN_ANNOTATION: args.s3.role_arn},
+            }
+        }
     return {
+        **identity,
         "deploymentMode": "SingleBinary",
         "loki": {
             # The chart's non-root user, plus the RuntimeDefault seccomp profile that the monitoring
@@ -138,6 +143,9 @@ def loki_values(args: LoggingArgs) -> dict[str, Any]:
                             "storageClass": args.storage_class,
                             "whenDeleted": "Retain", "whenScaled": "Retain"},
             "resources": container_resources("100m", "256Mi", "1Gi"),
+            # Only the server pod calls S3, so only it gets the role's credentials (the gateway
+            # shares the ServiceAccount but not the label, and is left alone by the webhook).
+            **({"podLabels": AWS_IDENTITY_POD_LABEL} if args.s3 else {}),
         },
         # The other modes' targets stay at zero replicas in SingleBinary mode.
         "read": {"replicas": 0},

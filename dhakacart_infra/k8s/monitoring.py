@@ -8,7 +8,6 @@ monitoring_values.py and the alert routing in alertmanager.py. Grafana's admin p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
@@ -50,9 +49,6 @@ class MonitoringArgs:
     storage_class: pulumi.Input[str] = STORAGE_CLASS
     """The class of Prometheus's, Alertmanager's and Grafana's volumes (Storage.data_storage_class,
     which also makes the release wait for the EBS CSI driver)."""
-    instance_role_pods: Mapping[str, str] | None = None
-    """Labels of the only pods here that may reach the instance metadata service and so the node's
-    instance role: logging.LOKI_SERVER_POD_LABELS when Loki keeps its data in S3. None: no pod."""
 
 
 def grafana_admin_password_command(namespace: str = MONITORING_NAMESPACE) -> str:
@@ -106,12 +102,10 @@ class Monitoring(pulumi.ComponentResource):
         )
 
         # Before any chart's pod starts: no pod here reaches the node's instance role through the
-        # metadata service (the hop limit of 2 would let it). node-exporter gets no such policy: it
-        # runs in the host's network namespace, which NetworkPolicy does not govern; the node's own
-        # firewall (aws/k3s-cloud-init.yaml.tmpl) keeps every non-root process, it included, away.
-        self.metadata_policies = deny_instance_metadata(
-            name, namespace, labels, child, except_pods=args.instance_role_pods
-        )
+        # metadata service. node-exporter gets no such policy: it runs in the host's network
+        # namespace, which NetworkPolicy does not govern; the node's own firewall
+        # (aws/node_files/imds-root-only.nft) keeps every non-root process, it included, away.
+        self.metadata_policies = deny_instance_metadata(name, namespace, labels, child)
 
         self.grafana_admin_password = random.RandomPassword(
             f"{name}-grafana-admin-password", length=32, special=False, opts=child,

@@ -173,46 +173,23 @@ def everything_but_instance_metadata() -> list[dict]:
     ]
 
 
-def pods_other_than(pod_labels: Mapping[str, str]) -> list[dict]:
-    """Pod selectors that together select every pod except those carrying all of `pod_labels`.
-
-    One selector cannot negate a conjunction, but a union can: for labels l1..ln, selector i
-    requires l1..l(i-1) and excludes li (NotIn also matches pods without the label)."""
-    items = sorted(pod_labels.items())
-    if not items:
-        raise ValueError("pods_other_than needs at least one label to tell the excepted pods apart")
-    return [
-        {"matchExpressions": [
-            *({"key": k, "operator": "In", "values": [v]} for k, v in items[:i]),
-            {"key": key, "operator": "NotIn", "values": [value]},
-        ]}
-        for i, (key, value) in enumerate(items)
-    ]
-
-
 def deny_instance_metadata(
     name: str,
     namespace: pulumi.Input[str],
     labels: Mapping[str, str],
     opts: pulumi.ResourceOptions,
-    except_pods: Mapping[str, str] | None = None,
 ) -> list[k8s.networking.v1.NetworkPolicy]:
-    """Egress policies that keep every pod of `namespace` (but those carrying all `except_pods`
-    labels) from the instance metadata service and so from the node's instance role.
+    """The egress policy that keeps every pod of `namespace` from the instance metadata service and
+    so from the node's instance role; everything else stays allowed.
 
-    The server's IMDSv2 hop limit is 2 so that prod's Loki can reach S3 with that role; the limit
-    lets any pod through, so each namespace that does not deny egress by default carries these.
-    Everything else stays allowed. Pods in the host's network namespace (node-exporter) are outside
-    NetworkPolicy altogether. `opts` must carry the owning component as parent."""
-    selectors = [{}] if except_pods is None else pods_other_than(except_pods)
-    policies = []
-    for index, selector in enumerate(selectors, start=1):
-        suffix = DENY_INSTANCE_METADATA if len(selectors) == 1 else f"{DENY_INSTANCE_METADATA}-{index}"
-        policies.append(k8s.networking.v1.NetworkPolicy(
-            f"{name}-{suffix}",
-            metadata={"name": suffix, "namespace": namespace, "labels": dict(labels)},
-            spec={"podSelector": selector, "policyTypes": ["Egress"],
-                  "egress": everything_but_instance_metadata()},
-            opts=opts,
-        ))
-    return policies
+    The nodes' IMDSv2 hop limit of 1 already keeps a pod from getting a token back, and the node's
+    firewall (aws/node_files/imds-root-only.nft) any non-root process; this is the third wall, in
+    each namespace that does not deny egress by default. No pod is excepted: pods that call AWS
+    have roles of their own (aws/workload_role.py). `opts` must carry the owning component as
+    parent."""
+    return [k8s.networking.v1.NetworkPolicy(
+        f"{name}-{DENY_INSTANCE_METADATA}",
+        metadata={"name": DENY_INSTANCE_METADATA, "namespace": namespace, "labels": dict(labels)},
+        spec={"podSelector": {}, "policyTypes": ["Egress"], "egress": everything_but_instance_metadata()},
+        opts=opts,
+    )]

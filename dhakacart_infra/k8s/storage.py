@@ -5,12 +5,13 @@ Prometheus's, Grafana's, Alertmanager's and dev's Loki's data with it, and the p
 run on that node again. An EBS volume is attached wherever its pod is scheduled in the volume's
 zone and stays when the node goes.
 
-* The controller (creates, attaches, resizes and deletes volumes through the EC2 API, with the
-  servers' instance role: aws/volumes.py) runs on the servers, beside the cluster autoscaler, in
-  `ebs-csi`, which enforces `restricted`.
+* The controller (creates, attaches, resizes and deletes volumes through the EC2 API, with a role
+  of its own that only its ServiceAccount can assume: aws/volumes.py) runs on the servers, beside
+  the cluster autoscaler, in `ebs-csi`, which enforces `restricted`.
 * The node plugin (formats and mounts the volumes on its node) must run privileged with the host's
   kubelet directories mounted, so the chart puts it (`node.namespaceOverride`) in `ebs-csi-node`,
-  the only namespace besides node-exporter's that enforces `privileged`; it runs on every node.
+  the only namespace besides node-exporter's that enforces `privileged`; it runs on every node and
+  reads its instance and zone from its Node object (the metadata service is out of a pod's reach).
 * Two classes, both gp3, encrypted with the platform's own key, bound when the pod is scheduled
   (WaitForFirstConsumer: the volume is made in the pod's zone) and expandable:
   `gp3` is the cluster's default and deletes a volume with its claim (nothing forgotten keeps
@@ -27,7 +28,15 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..names import DATA_STORAGE_CLASS, DEFAULT_STORAGE_CLASS, EBS_CSI_NAMESPACE, EBS_CSI_NODE_NAMESPACE
+from ..aws.workload_role import ROLE_ARN_ANNOTATION
+from ..names import (
+    AWS_IDENTITY_POD_LABEL,
+    DATA_STORAGE_CLASS,
+    DEFAULT_STORAGE_CLASS,
+    EBS_CSI_CONTROLLER_SERVICE_ACCOUNT,
+    EBS_CSI_NAMESPACE,
+    EBS_CSI_NODE_NAMESPACE,
+)
 from .cluster_autoscaler import SERVER_NODE_SELECTOR, SERVER_TOLERATIONS
 from .helm import container_resources, helm_release
 from .labels import pod_security_labels, recommended_labels
@@ -114,6 +123,8 @@ class StorageArgs:
     the servers' IAM policy lets it change only volumes that carry the cluster's tag."""
     kms_key_arn: pulumi.Input[str]
     """The key every volume is encrypted with (aws/volumes.VolumeAccess.kms_key_arn)."""
+    controller_role_arn: pulumi.Input[str]
+    """The controller's own role (aws/volumes.VolumeAccess.controller_role_arn)."""
 
 
 def controller_replicas(servers: int) -> int:
@@ -130,8 +141,14 @@ def ebs_csi_values(args: StorageArgs) -> dict[str, Any]:
             "replicaCount": controller_replicas(args.servers),
             "region": args.region,
             "extraVolumeTags": dict(args.volume_tags),
-            # On the servers, like the cluster autoscaler: never evicted by a scale-down, and the
-            # servers' instance role is the one with the volume policy.
+            # The pod identity webhook gives the controller its role (and refuses to let it start
+            # without one).
+            "serviceAccount": {
+                "name": EBS_CSI_CONTROLLER_SERVICE_ACCOUNT,
+                "annotations": {ROLE_ARN_ANNOTATION: args.controller_role_arn},
+            },
+            "podLabels": AWS_IDENTITY_POD_LABEL,
+            # On the servers, like the cluster autoscaler: never evicted by a scale-down.
             "nodeSelector": SERVER_NODE_SELECTOR,
             "tolerations": SERVER_TOLERATIONS,
             "resources": container_resources("10m", "48Mi", "256Mi"),
@@ -156,6 +173,9 @@ def ebs_csi_values(args: StorageArgs) -> dict[str, Any]:
             "priorityClassName": "system-node-critical",
             "resources": container_resources("10m", "40Mi", "256Mi"),
             "enableWindows": False,
+            # The Node object, not the metadata service (hop limit 1): the nodes carry their EC2
+            # provider ID and zone (aws/node_files/dhakacart-k3s-install.sh).
+            "metadataSources": "kubernetes",
         },
         # The chart's `helm test` pod: not part of the platform.
         "helmTester": {"enabled": False},
