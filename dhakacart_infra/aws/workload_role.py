@@ -9,7 +9,7 @@ policy names only its workload's own resources. Nothing runs with a node's insta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -35,20 +35,30 @@ class ServiceAccountRef:
         return f"system:serviceaccount:{self.namespace}:{self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass
 class ServiceAccountTrust:
     """What a WorkloadRole trusts: the cluster's issuer (ServiceAccountIssuer), and the prefix of the
-    stack's role names. The components that grant a workload access take one."""
+    stack's role names. The program makes one and hands it to every component that grants a workload
+    access; it refuses a second role of the same name, which AWS would otherwise report only at
+    `pulumi up` (EntityAlreadyExists), or not at all if one trust policy silently replaced another."""
 
     name_prefix: str
     oidc_provider_arn: pulumi.Input[str]
     issuer_host: pulumi.Input[str]
+    _claimed: dict[str, ServiceAccountRef] = field(default_factory=dict, repr=False)
 
     def role_args(
         self, workload: str, service_account: ServiceAccountRef, description: str, policy: pulumi.Input[str]
     ) -> WorkloadRoleArgs:
+        role_name = f"{self.name_prefix}-{workload}"
+        if role_name in self._claimed:
+            raise ComponentInputError(
+                f"WorkloadRole: role name {role_name!r} is already taken by the ServiceAccount "
+                f"{self._claimed[role_name].subject}; every workload needs a role of its own"
+            )
+        self._claimed[role_name] = service_account
         return WorkloadRoleArgs(
-            role_name=f"{self.name_prefix}-{workload}",
+            role_name=role_name,
             description=description,
             service_account=service_account,
             oidc_provider_arn=self.oidc_provider_arn,
@@ -88,25 +98,13 @@ def web_identity_trust_policy(provider_arn: str, issuer_host: str, service_accou
     )
 
 
-# Role names this program has declared, so two workloads can never share one (a collision would
-# otherwise surface only at `pulumi up`, as AWS's EntityAlreadyExists, or worse, as one trust policy
-# silently replacing the other). A program run repeated in one process (the tests) declares the same
-# role under the same owner again, which is no collision.
-_declared_role_names: dict[str, str] = {}
-
-
-def _claim_role_name(role_name: str, owner: str) -> None:
+def _checked_role_name(role_name: str, owner: str) -> str:
     if not role_name or len(role_name) > IAM_ROLE_NAME_LIMIT:
         raise ComponentInputError(
             f"WorkloadRole {owner}: role name {role_name!r} must be 1 to {IAM_ROLE_NAME_LIMIT} characters; "
             "shorten namePrefix"
         )
-    if role_name in _declared_role_names and _declared_role_names[role_name] != owner:
-        raise ComponentInputError(
-            f"WorkloadRole {owner}: role name {role_name!r} is already taken by "
-            f"{_declared_role_names[role_name]}; every workload needs a role of its own"
-        )
-    _declared_role_names[role_name] = owner
+    return role_name
 
 
 class WorkloadRole(pulumi.ComponentResource):
@@ -121,7 +119,7 @@ class WorkloadRole(pulumi.ComponentResource):
             raise ComponentInputError(
                 f"WorkloadRole {name}: a role is for one ServiceAccount; give both its namespace and name"
             )
-        _claim_role_name(args.role_name, name)
+        _checked_role_name(args.role_name, name)
         super().__init__("dhakacart:aws:WorkloadRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.role = aws.iam.Role(

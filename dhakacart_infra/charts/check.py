@@ -81,6 +81,10 @@ class StackFacts:
     def pods(self) -> list[dict[str, Any]]:
         return [p for r in self.renders.values() for p in r["pods"]]
 
+    def service_accounts(self) -> list[dict[str, Any]]:
+        """The ServiceAccounts the charts make: name, namespace and the AWS role they name (or "")."""
+        return [a for r in self.renders.values() for a in r.get("service_accounts", [])]
+
     def service_monitors(self) -> list[tuple[str, dict[str, Any]]]:
         """(who, monitor) for the program's ServiceMonitors and those the charts create."""
         found = [

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from ..aws.workload_role import ROLE_ARN_ANNOTATION
 from .facts import DeclaredRelease, values_digest
 
 POD_TEMPLATE_KINDS = ("Deployment", "DaemonSet", "StatefulSet", "Job", "ReplicaSet")
@@ -100,6 +101,8 @@ def _pod(kind: str, name: str, namespace: str, labels: dict[str, str],
         "name": name,
         "namespace": namespace,
         "pod_labels": labels,
+        # Whose AWS role the pod may get (the pod identity webhook reads the ServiceAccount's).
+        "service_account": spec.get("serviceAccountName") or "default",
         "host_namespaces": [n for n in ("Network", "PID", "IPC") if spec.get(f"host{n}")],
         "pod_security_context": spec.get("securityContext") or {},
         "volumes": {v["name"]: _volume(v) for v in spec.get("volumes") or []},
@@ -158,11 +161,15 @@ def _reloader_resources(docs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def object_facts(docs: list[dict[str, Any]], namespace: str) -> dict[str, Any]:
     """Services, ServiceMonitors and pods (with their StatefulSets' volume facts) among `docs`."""
-    services, monitors, pods = [], [], []
+    services, monitors, pods, accounts = [], [], [], []
     for doc in docs:
         kind, meta = doc["kind"], doc.get("metadata") or {}
         where = meta.get("namespace") or namespace
-        if kind == "Service":
+        if kind == "ServiceAccount":
+            annotations = meta.get("annotations") or {}
+            accounts.append({"name": meta["name"], "namespace": where,
+                             "role_arn": annotations.get(ROLE_ARN_ANNOTATION, "")})
+        elif kind == "Service":
             ports = doc["spec"].get("ports") or []
             services.append({"name": meta["name"], "namespace": where, "labels": meta.get("labels") or {},
                              "ports": sorted(p["name"] for p in ports if p.get("name"))})
@@ -187,7 +194,7 @@ def object_facts(docs: list[dict[str, Any]], namespace: str) -> dict[str, Any]:
             pods.append(pod)
         elif kind in OPERATOR_KINDS:
             pods.append(_operator_pod(doc, where, _reloader_resources(docs)))
-    return {"services": services, "service_monitors": monitors, "pods": pods}
+    return {"services": services, "service_monitors": monitors, "pods": pods, "service_accounts": accounts}
 
 
 def _string_leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:

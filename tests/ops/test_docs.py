@@ -309,7 +309,12 @@ def k3s_server_flags() -> set[str]:
     """What this platform gives `k3s server`: its config file's keys (each a flag) and the restore's."""
     import yaml
 
-    from dhakacart_infra.aws.user_data import EtcdSnapshots, ServerSettings, server_user_data
+    from dhakacart_infra.aws.user_data import (
+        EtcdSnapshots,
+        ServerSettings,
+        ServiceAccountIssuerSettings,
+        server_user_data,
+    )
 
     settings = ServerSettings(
         k3s_version="v1.35.8+k3s1",
@@ -322,6 +327,7 @@ def k3s_server_flags() -> set[str]:
         etcd=EtcdSnapshots("b", "ap-south-1", "etcd-snapshots", "0 */6 * * *", 5),
         dedicated=True,
         may_initialise=True,
+        service_accounts=ServiceAccountIssuerSettings("https://issuer.example", "/k", "pem"),
     )
     cloud_config = yaml.safe_load(server_user_data(settings).split("\n", 1)[1])
     [config] = [f for f in cloud_config["write_files"] if f["path"] == "/etc/rancher/k3s/config.yaml"]

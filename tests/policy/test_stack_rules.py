@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dhakacart_infra.policy import stack_rules
@@ -31,6 +33,25 @@ PAB = StackResource(
     "backups-pab",
     "urn:pab",
     {"bucket": "dhakacart-backups", **PAB_FLAGS},
+)
+ISSUER_ARN = "arn:aws:s3:::dhakacart-backups"
+
+
+def bucket_policy(*resources: str, action: str = "s3:GetObject") -> StackResource:
+    statement = {"Effect": "Allow", "Principal": "*", "Action": action, "Resource": list(resources)}
+    deny_http = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": f"{ISSUER_ARN}/*",
+                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    return StackResource(
+        "aws:s3/bucketPolicy:BucketPolicy", "backups-policy", "urn:policy",
+        {"bucket": "dhakacart-backups",
+         "policy": json.dumps({"Version": "2012-10-17", "Statement": [deny_http, statement]})},
+    )
+
+
+ISSUER_POLICY = bucket_policy(f"{ISSUER_ARN}/.well-known/openid-configuration", f"{ISSUER_ARN}/keys.json")
+EVERYTHING_PUBLIC = bucket_policy(f"{ISSUER_ARN}/*")
+ACLS_ONLY_PAB = StackResource(
+    PAB.type, PAB.name, PAB.urn, {**PAB.props, "blockPublicPolicy": False, "restrictPublicBuckets": False}
 )
 VPC = StackResource("aws:ec2/vpc:Vpc", "main", "urn:vpc", {"cidrBlock": "10.0.0.0/16"})
 FLOW_LOG = StackResource(
@@ -76,6 +97,15 @@ STACK_CASES: list[tuple[str, str, list[StackResource], list[StackResource]]] = [
         [S3_BUCKET, PAB],
         [S3_BUCKET, StackResource(PAB.type, PAB.name, PAB.urn, {**PAB.props, "blockPublicPolicy": False})],
     ),
+    # The issuer's bucket may let its policy be public, never its ACLs, and only for its two documents.
+    ("aws-s3-public-access-blocked", "dev", [S3_BUCKET, ACLS_ONLY_PAB, ISSUER_POLICY],
+     [S3_BUCKET, ACLS_ONLY_PAB, EVERYTHING_PUBLIC]),
+    ("aws-s3-public-access-blocked", "dev", [S3_BUCKET, ACLS_ONLY_PAB, ISSUER_POLICY],
+     [S3_BUCKET, StackResource(PAB.type, PAB.name, PAB.urn, {**ACLS_ONLY_PAB.props, "ignorePublicAcls": False}),
+      ISSUER_POLICY]),
+    ("aws-public-bucket-only-oidc-issuer", "dev", [S3_BUCKET, ISSUER_POLICY], [S3_BUCKET, EVERYTHING_PUBLIC]),
+    ("aws-public-bucket-only-oidc-issuer", "dev", [S3_BUCKET, ISSUER_POLICY],
+     [S3_BUCKET, bucket_policy(f"{ISSUER_ARN}/keys.json", action="s3:*")]),
     ("aws-vpc-flow-logs", "dev", [VPC, FLOW_LOG], [VPC]),
     ("k8s-application-namespaces-restricted", "dev", [NS_RESTRICTED, WORKLOAD], [NS_PRIVILEGED, WORKLOAD]),
     ("k8s-application-namespaces-restricted", "dev", [NS_RESTRICTED, WORKLOAD], [WORKLOAD]),

@@ -80,11 +80,11 @@ def test_agents_join_through_the_load_balancer_with_the_agent_token(stack_plan):
 
 
 def test_the_agent_role_may_use_ssm_and_nothing_of_the_cluster(stack_plan):
-    agent_roles = [r for r in stack_plan.of_type("aws:iam/role:Role") if r.name.startswith("k3s-agents")]
+    agent_roles = [r for r in stack_plan.of_type("aws:iam/role:Role") if r.name == "k3s-agents-role"]
     (role,) = agent_roles
     names = {role.id, role.state.get("name")}
     inline = [p.name for p in stack_plan.of_type(ROLE_POLICY) if p.inputs["role"] in names]
-    assert inline == []  # the autoscaler's rights sit on the servers' role, where it runs
+    assert inline == []  # the autoscaler's rights sit on a role of its own
     attachments = [
         a.inputs["policyArn"]
         for a in stack_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
@@ -94,7 +94,7 @@ def test_the_agent_role_may_use_ssm_and_nothing_of_the_cluster(stack_plan):
 
 
 def test_the_autoscaler_may_scale_only_this_group(stack_plan):
-    (policy,) = [p for p in stack_plan.of_type(ROLE_POLICY) if p.name.endswith("autoscaler-access")]
+    (policy,) = [p for p in stack_plan.of_type(ROLE_POLICY) if p.name == "k3s-agents-autoscaler-policy"]
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     scale = statements["ScaleOnlyTheAgents"]
     assert scale["Resource"] == stack_plan.one(GROUP).state["arn"]

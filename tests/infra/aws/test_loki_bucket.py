@@ -1,4 +1,4 @@
-"""Prod's Loki bucket: encrypted, private, TLS-only, expiring, and reachable only by the node role."""
+"""Prod's Loki bucket: encrypted, private, TLS-only, expiring, and reachable only with Loki's own role."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ import pulumi
 import pytest
 
 from dhakacart_infra.aws.loki_bucket import LokiBucket, LokiBucketArgs
+from dhakacart_infra.aws.workload_role import ServiceAccountTrust
 from dhakacart_infra.errors import ComponentInputError
 from dhakacart_infra.plan.runner import PlanResult, run_program
 
-ROLE = "dhakacart-prod-k3s-node"
+PROVIDER = "arn:aws:iam::123456789012:oidc-provider/dhakacart-prod-oidc-abc.s3.ap-south-1.amazonaws.com"
+ISSUER_HOST = "dhakacart-prod-oidc-abc.s3.ap-south-1.amazonaws.com"
 
 
 def bucket_program(retention_days: int = 7):
     def program() -> None:
         bucket = LokiBucket("loki", LokiBucketArgs(name_prefix="dhakacart-prod-loki-",
-                                                   retention_days=retention_days, instance_role_names=[ROLE],
+                                                   retention_days=retention_days,
+                                                   trust=ServiceAccountTrust("dhakacart-prod", PROVIDER, ISSUER_HOST),
                                                    tags={"project": "dhakacart"}))
         pulumi.export("lokiBucket", bucket.bucket_name)
 
@@ -84,18 +87,28 @@ def test_key_is_administered_by_the_account_and_used_only_through_iam(plan):
     assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
 
 
-def test_node_role_gets_only_this_bucket_and_key(plan):
+def test_lokis_role_gets_only_this_bucket_and_key(plan):
     bucket_arn = plan.one("aws:s3/bucket:Bucket").state["arn"]
     key_arn = plan.one("aws:kms/key:Key").state["arn"]
-    statements = json.loads(one(plan, "aws:iam/policy:Policy")["policy"])["Statement"]
+    statements = json.loads(one(plan, "aws:iam/rolePolicy:RolePolicy")["policy"])["Statement"]
     resources = {s["Sid"]: s["Resource"] for s in statements}
     assert resources == {"LokiListBucket": bucket_arn, "LokiObjects": f"{bucket_arn}/*",
                          "LokiEncryptionKey": key_arn}
     actions = {a for s in statements for a in s["Action"]}
     assert not any(a.endswith("*") for a in actions)
-    attachment = one(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    assert attachment["role"] == ROLE  # the only role it was given
-    assert attachment["policyArn"] == plan.one("aws:iam/policy:Policy").state["arn"]
+    assert plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []  # no node role
+
+
+def test_only_lokis_service_account_may_assume_the_role(plan):
+    role = one(plan, "aws:iam/role:Role")
+    assert role["name"] == "dhakacart-prod-loki"
+    (statement,) = json.loads(role["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Federated": PROVIDER}
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Condition"] == {"StringEquals": {
+        f"{ISSUER_HOST}:sub": "system:serviceaccount:monitoring:loki",
+        f"{ISSUER_HOST}:aud": "sts.amazonaws.com",
+    }}
 
 
 def test_bucket_name_is_handed_out_only_once_access_is_granted(plan):

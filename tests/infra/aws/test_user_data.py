@@ -16,6 +16,11 @@ from dhakacart_infra.aws import user_data as ud
 
 API_HOST = "dhakacart-prod-k3s-0123456789abcdef.elb.ap-south-1.amazonaws.com"
 ETCD = ud.EtcdSnapshots("dhakacart-prod-etcd-abc", "ap-south-1", "etcd-snapshots", "0 */6 * * *", 28)
+ISSUER = ud.ServiceAccountIssuerSettings(
+    issuer_url="https://dhakacart-prod-oidc-abc.s3.ap-south-1.amazonaws.com",
+    signing_key_parameter="/dhakacart-prod/k3s/service-account-signing-key",
+    public_key_pem="-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n",
+)
 IMDS_RULES = "/etc/dhakacart/imds-root-only.nft"
 IMDS_UNIT = "/etc/systemd/system/dhakacart-imds-root-only.service"
 
@@ -33,6 +38,7 @@ def server(first: bool = True, dedicated: bool = True) -> str:
             etcd=ETCD,
             dedicated=dedicated,
             may_initialise=first,
+            service_accounts=ISSUER,
         )
     )
 
@@ -276,3 +282,36 @@ def test_the_rules_let_root_through_and_refuse_any_other_user(tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["connected", "ECONNREFUSED"]
+
+
+# --- per-pod identity: the API server signs as the published issuer ---------------------------------
+
+
+def test_servers_sign_service_account_tokens_as_the_published_issuer_and_keep_k3s_own_accepted():
+    for text in (VARIANTS["first-server"], VARIANTS["joining-server"]):
+        args = k3s_config(text)["kube-apiserver-arg"]
+        assert f"service-account-issuer-={ISSUER.issuer_url}" in args  # prepended: it signs
+        assert f"service-account-jwks-uri={ISSUER.issuer_url}/keys.json" in args
+        assert f"service-account-signing-key-file={ud.SERVICE_ACCOUNT_SIGNING_KEY}" in args
+        assert f"service-account-key-file+={ud.SERVICE_ACCOUNT_PUBLIC_KEY}" in args  # appended: K3s's stays
+        written = files(text)
+        assert written[ud.SERVICE_ACCOUNT_PUBLIC_KEY]["content"] == ISSUER.public_key_pem
+        # The private half never travels in the user data: the server reads it from SSM at boot.
+        assert ud.SERVICE_ACCOUNT_SIGNING_KEY not in written
+        assert env(text)["SERVICE_ACCOUNT_KEY_PARAMETER"] == ISSUER.signing_key_parameter
+        assert env(text)["SERVICE_ACCOUNT_SIGNING_KEY"] == ud.SERVICE_ACCOUNT_SIGNING_KEY
+
+
+def test_agents_get_no_signing_key_and_no_api_server_flags():
+    assert "kube-apiserver-arg" not in k3s_config(VARIANTS["agent"])
+    assert "SERVICE_ACCOUNT_KEY_PARAMETER" not in env(VARIANTS["agent"])
+
+
+def test_the_install_script_fetches_the_signing_key_before_k3s_starts_and_names_the_node_for_ebs():
+    script = (ud.NODE_FILES / "dhakacart-k3s-install.sh").read_text()
+    fetch = script.index('--name "$SERVICE_ACCOUNT_KEY_PARAMETER"')
+    assert fetch < script.index("sh /run/k3s-install.sh")
+    assert "--with-decryption" in script and 'test -s "$SERVICE_ACCOUNT_SIGNING_KEY"' in script
+    # The EBS CSI node plugin reads the instance from the Node's provider ID (no metadata service).
+    assert "provider-id=aws:///%s/%s" in script
+    assert script.index("umask 077") < fetch  # the key file is written 0600

@@ -45,7 +45,7 @@ def _actions(statement: dict) -> list[str]:
 
 
 def _controller_policy(plan) -> dict:
-    [policy] = [p for p in plan.of_type(ROLE_POLICY) if p.name.startswith("ebs-volumes-controller-access")]
+    [policy] = [p for p in plan.of_type(ROLE_POLICY) if p.name == "ebs-volumes-controller-policy"]
     return policy
 
 
@@ -127,16 +127,19 @@ def test_the_driver_tags_what_it_creates_with_the_tag_the_policy_requires(stack_
     assert required == {cluster}
 
 
-def test_the_policy_is_on_the_servers_role_the_controller_runs_with(stack_plan):
-    [server_role] = [r for r in stack_plan.of_type(ROLE) if r.name == "k3s-server-role"]
-    assert _controller_policy(stack_plan).revealed()["role"] == server_role.state["name"]
+def test_the_policy_is_on_the_controllers_own_role_and_no_node_role(stack_plan):
+    [controller_role] = [r for r in stack_plan.of_type(ROLE) if r.name == "ebs-volumes-controller-role"]
+    assert _controller_policy(stack_plan).revealed()["role"] == controller_role.id
+    (statement,) = json.loads(controller_role.revealed()["assumeRolePolicy"])["Statement"]
+    [sub] = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
+    assert sub == "system:serviceaccount:ebs-csi:ebs-csi-controller-sa"
 
 
-def test_the_volumes_key_rotates_and_lets_only_the_servers_role_use_it_through_ec2(stack_plan):
+def test_the_volumes_key_rotates_and_lets_only_the_controllers_role_use_it_through_ec2(stack_plan):
     [key] = [k for k in stack_plan.of_type(KEY) if k.name == "ebs-volumes-key"]
     assert key.inputs["enableKeyRotation"] is True
     statements = {s["Sid"]: s for s in json.loads(key.revealed()["policy"])["Statement"]}
-    [server_role] = [r for r in stack_plan.of_type(ROLE) if r.name == "k3s-server-role"]
+    [server_role] = [r for r in stack_plan.of_type(ROLE) if r.name == "ebs-volumes-controller-role"]
     use, grants = statements["EbsVolumesThroughEc2"], statements["EbsGrantsForAwsResources"]
     for statement in (use, grants):
         assert statement["Principal"] == {"AWS": [server_role.state["arn"]]}

@@ -85,18 +85,16 @@ def test_a_network_policy_over_only_host_network_pods_protects_nothing_and_fails
     )
 
 
-def test_network_policies_that_select_no_rendered_pod_fail(prod_plan):
-    # Prod's monitoring policies spare Loki's server pod (NotIn selectors, judged together): were
-    # every pod there Loki's server, they would select nothing.
+def test_network_policies_that_select_only_host_network_pods_fail(prod_plan):
+    # Were every monitoring pod on the host's network, the namespace's policy would guard nothing.
     facts = check.stack_facts(prod_plan)
     facts.renders = copy.deepcopy(facts.renders)
-    loki_server = _pod(facts, "loki")["pod_labels"]
     for pod in facts.pods():
         if pod["namespace"] == "monitoring":
-            pod["pod_labels"] = dict(loki_server)
+            pod["host_namespaces"] = ["Network"]
     [problem] = check.network_policy_problems(facts)
-    assert problem.startswith("prod: NetworkPolicy monitoring/deny-instance-metadata-")
-    assert problem.endswith("selects no pod the charts run")
+    assert problem.startswith("prod: NetworkPolicy monitoring/deny-instance-metadata selects only pods on")
+    assert problem.endswith("it protects nothing")
 
 
 def test_a_container_without_a_memory_limit_fails(facts):

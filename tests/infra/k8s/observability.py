@@ -11,19 +11,14 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from dhakacart_infra.k8s.alertmanager import AlertReceivers
-from dhakacart_infra.k8s.logging import (
-    LOKI_SERVER_POD_LABELS,
-    Logging,
-    LoggingArgs,
-    LokiS3Storage,
-    loki_gateway_url,
-)
+from dhakacart_infra.k8s.logging import Logging, LoggingArgs, LokiS3Storage, loki_gateway_url
 from dhakacart_infra.k8s.monitoring import Monitoring, MonitoringArgs
 from dhakacart_infra.k8s.shop_observability import ShopObservability, ShopObservabilityArgs
 from dhakacart_infra.k8s.tls import STAGING_ISSUER, Tls, TlsArgs
 from dhakacart_infra.plan.runner import PlanResult, run_program
 
 GRAFANA_HOST = "grafana.13-232-1-7.sslip.io"
+LOKI_ROLE_ARN = "arn:aws:iam::123456789012:role/dhakacart-prod-loki"
 SLACK_WEBHOOK = "https://hooks.slack.com/services/T0000/B0000/never-in-values"
 SMTP_PASSWORD = "smtp-password-never-in-values"
 
@@ -47,13 +42,14 @@ def observability_program(
             prometheus_storage_gb=prometheus_storage_gb,
             loki_url=loki_gateway_url(),
             alerting=receivers or AlertReceivers(),
-            instance_role_pods=LOKI_SERVER_POD_LABELS if s3 else None,
         ), opts=opts)
         Logging("logging", LoggingArgs(
             namespace=monitoring.namespace_name,
             loki_retention_days=loki_retention_days,
             loki_storage_gb=10,
-            s3=LokiS3Storage(bucket_name="dhakacart-prod-loki-abc", region="ap-south-1") if s3 else None,
+            s3=LokiS3Storage(bucket_name="dhakacart-prod-loki-abc", region="ap-south-1", role_arn=LOKI_ROLE_ARN)
+            if s3
+            else None,
             monitoring_crds=monitoring.release,
         ), opts=opts)
         shop_ns = k8s.core.v1.Namespace("shop-namespace", metadata={"name": "dhakacart"}, opts=opts)

@@ -1,9 +1,9 @@
-"""No pod borrows the K3s node's instance role, except prod's Loki (its S3 bucket).
+"""No pod borrows a K3s node's instance role, in any stack: pods that call AWS have roles of their own.
 
-The server's IMDSv2 hop limit is 2, so any pod could reach 169.254.169.254 and take the node's
-credentials (ssm:PutParameter on the kubeconfig parameter; in prod, Loki's bucket). The shop's
-namespace denies all egress by default; cert-manager's and the monitoring namespace carry one egress
-policy that allows everything but the metadata service. node-exporter runs on the host's network,
+The nodes' IMDSv2 hop limit is 1 (tests/infra/aws), so a pod gets no token back from 169.254.169.254;
+as a second wall, the shop's and the webhook's namespaces deny all egress by default, and
+cert-manager's, kured's and the monitoring namespace carry one egress policy that allows everything
+but the metadata service, with no pod excepted. node-exporter runs on the host's network,
 which NetworkPolicy does not govern: the node's own firewall keeps it (as every non-root process)
 away (tests/infra/aws/test_cluster.py)."""
 
@@ -16,8 +16,6 @@ import pytest
 
 from dhakacart_infra.charts import check
 from dhakacart_infra.charts.selectors import selects
-from dhakacart_infra.k8s.logging import LOKI_RELEASE_NAME, LOKI_SERVER_POD_LABELS, LoggingArgs, loki_values
-from dhakacart_infra.k8s.network_policies import pods_other_than
 from tests.infra.k8s.kube import NETWORK_POLICY, RELEASE, policies
 
 IMDS = "169.254.169.254"
@@ -27,13 +25,14 @@ POD = "pod"  # a destination pod, e.g. CoreDNS or Loki's gateway, matched by pod
 
 LOKI_GATEWAY = {"app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": "loki",
                 "app.kubernetes.io/component": "gateway"}
-LOKI_SERVER = {**LOKI_SERVER_POD_LABELS, "app.kubernetes.io/version": "3.6.0", "helm.sh/chart": "loki-6.54.0"}
+LOKI_SERVER = {"app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": "loki",
+               "app.kubernetes.io/component": "single-binary", "dhakacart.io/aws-identity": "true"}
 OTHER_PODS = {
     "grafana": {"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "kube-prometheus-stack"},
     "prometheus": {"app.kubernetes.io/name": "prometheus", "prometheus": "kube-prometheus-stack-prometheus"},
     "alloy": {"app.kubernetes.io/name": "alloy", "app.kubernetes.io/instance": "alloy"},
     "loki-gateway": LOKI_GATEWAY,
-    "another-releases-loki": {**LOKI_SERVER_POD_LABELS, "app.kubernetes.io/instance": "loki-copy"},
+    "loki-server": LOKI_SERVER,
     "unlabelled": {},
 }
 
@@ -75,19 +74,12 @@ def test_every_pod_of_a_namespace_reaches_everything_but_the_metadata_service(st
 
 
 @pytest.mark.parametrize("pod", sorted(OTHER_PODS))
-def test_no_monitoring_pod_but_lokis_server_reaches_the_metadata_service(stack_plan, pod):
+def test_no_monitoring_pod_reaches_the_metadata_service(stack_plan, pod):
     specs = policies(stack_plan, "monitoring")
     labels = OTHER_PODS[pod]
     assert not egress_allowed(specs, labels, IMDS)
     for destination in (NODE_ADDRESS, LETS_ENCRYPT, POD):
         assert egress_allowed(specs, labels, destination)
-
-
-def test_only_prods_loki_keeps_the_instance_role(stack_plan):
-    # Prod's Loki writes to S3 with the node's role; dev's Loki keeps its data on its volume.
-    specs = policies(stack_plan, "monitoring")
-    assert egress_allowed(specs, LOKI_SERVER, IMDS) is (stack_plan.stack == "prod")
-    assert egress_allowed(specs, LOKI_SERVER, LETS_ENCRYPT)
 
 
 def test_the_charts_wait_for_the_policies(stack_plan):
@@ -118,36 +110,8 @@ def test_node_exporters_namespace_carries_no_policy_that_would_protect_nothing(s
     assert all("runAsUser" not in c["security_context"] for c in node_exporter["containers"])
 
 
-def test_of_the_pods_the_charts_render_only_prods_loki_server_reaches_the_metadata_service(stack_plan):
+def test_of_the_pods_the_charts_render_none_reaches_the_metadata_service(stack_plan):
     specs = policies(stack_plan, "monitoring")
     rendered = [p for p in check.stack_facts(stack_plan).pods() if p["namespace"] == "monitoring"]
     assert len(rendered) >= 8
-    reaching = [p["name"] for p in rendered if egress_allowed(specs, p["pod_labels"], IMDS)]
-    assert reaching == (["loki"] if stack_plan.stack == "prod" else [])
-
-
-def test_lokis_pod_labels_are_the_charts_own():
-    # The chart names its pods after itself unless overridden, and after the release.
-    rendered = loki_values(LoggingArgs(namespace="monitoring", loki_retention_days=7, loki_storage_gb=10))
-    assert "nameOverride" not in rendered and "fullnameOverride" not in rendered
-    assert LOKI_SERVER_POD_LABELS == {
-        "app.kubernetes.io/name": "loki",
-        "app.kubernetes.io/instance": LOKI_RELEASE_NAME,
-        "app.kubernetes.io/component": "single-binary",
-    }
-
-
-def test_loki_release_is_installed_under_the_labelled_release_name(prod_plan):
-    [loki] = [r for r in prod_plan.of_type(RELEASE) if r.revealed()["chart"] == "loki"]
-    assert loki.revealed()["name"] == LOKI_SERVER_POD_LABELS["app.kubernetes.io/instance"]
-
-
-def test_pods_other_than_selects_exactly_the_complement():
-    excepted = {"a": "1", "b": "2", "c": "3"}
-    selectors = pods_other_than(excepted)
-    for values in itertools.product([None, "1", "2", "3"], repeat=3):
-        labels = {k: v for k, v in zip("abc", values, strict=True) if v is not None}
-        selected = any(selects(s, labels) for s in selectors)
-        assert selected is not all(labels.get(k) == v for k, v in excepted.items()), labels
-    with pytest.raises(ValueError):
-        pods_other_than({})
+    assert [p["name"] for p in rendered if egress_allowed(specs, p["pod_labels"], IMDS)] == []

@@ -77,19 +77,28 @@ def test_dev_keeps_logs_on_the_node_and_creates_no_bucket(dev_plan):
     assert not dev_plan.of_type("dhakacart:aws:LokiBucket")
 
 
-def test_prod_keeps_logs_in_the_bucket_the_node_role_may_use(prod_plan):
+def test_prod_keeps_logs_in_the_bucket_only_lokis_own_role_may_use(prod_plan):
     bucket = prod_plan.one("aws:s3/bucket:Bucket", "loki-logs-bucket")
     storage = release(prod_plan, "loki").revealed()["values"]["loki"]["storage"]
     assert storage["type"] == "s3"
     assert storage["bucketNames"]["chunks"] == bucket.state["bucket"]
     assert storage["s3"]["region"] == "ap-south-1"
-    # Loki runs on an agent (or on an undedicated server): both roles may use the bucket.
-    for index, role in enumerate(("k3s-agents-role", "k3s-server-role")):
-        attachment = prod_plan.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-                                   f"loki-logs-node-role-access-{index}")
-        node_role = prod_plan.one("aws:iam/role:Role", role)
-        assert attachment.revealed()["role"] == node_role.state["name"]
-        assert prod_plan.waits_for(attachment, node_role)
+    # Wherever Loki runs, it uses its own role, which only its ServiceAccount can assume; the
+    # release waits for that role and for the webhook that hands it to the pod.
+    role = prod_plan.one("aws:iam/role:Role", "loki-logs-role-role")
+    values = release(prod_plan, "loki").revealed()["values"]
+    assert values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"] == role.state["arn"]
+    assert values["singleBinary"]["podLabels"] == {"dhakacart.io/aws-identity": "true"}
+    assert prod_plan.waits_for(release(prod_plan, "loki"), role)
+    assert prod_plan.waits_for(
+        release(prod_plan, "loki"),
+        prod_plan.one("kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration"),
+    )
+    node_roles = [prod_plan.one("aws:iam/role:Role", r) for r in ("k3s-agents-role", "k3s-server-role")]
+    attachments = prod_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert not [a for a in attachments if "loki" in a.name]
+    assert all(not prod_plan.waits_for(n, prod_plan.one("aws:s3/bucket:Bucket", "loki-logs-bucket"))
+               for n in node_roles)
     lifecycle = prod_plan.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
                               "loki-logs-lifecycle").revealed()
     expiry = next(r for r in lifecycle["rules"] if r["id"] == "expire-after-loki-retention")
