@@ -95,6 +95,7 @@ cluster = K3sCluster(
         service_account_issuer_url=issuer.issuer_url,
         service_account_key_parameter_name=issuer.signing_key_parameter_name,
         service_account_key_parameter_arn=issuer.signing_key_parameter_arn,
+        service_account_key_kms_key_arn=issuer.signing_key_kms_key_arn,
         service_account_public_key_pem=issuer.public_key_pem,
     ),
     opts=on_aws,

@@ -90,6 +90,7 @@ class K3sClusterArgs:
     """The published issuer (ServiceAccountIssuer.issuer_url) the API server signs tokens as."""
     service_account_key_parameter_name: str
     service_account_key_parameter_arn: pulumi.Input[str]
+    service_account_key_kms_key_arn: pulumi.Input[str]
     service_account_public_key_pem: pulumi.Input[str]
 
 
@@ -150,7 +151,8 @@ class K3sCluster(pulumi.ComponentResource):
                 snapshots.bucket_arn,
                 snapshots.kms_key_arn,
                 args.service_account_key_parameter_arn,
-            ).apply(lambda v: server_policy(v[0], v[1], v[2], v[3])),
+                args.service_account_key_kms_key_arn,
+            ).apply(lambda v: server_policy(*v)),
             opts=child,
         )
 
@@ -309,7 +311,13 @@ class K3sCluster(pulumi.ComponentResource):
 INGRESS_PORTS = (HTTP_NODE_PORT, HTTPS_NODE_PORT)
 
 
-def server_policy(parameter_arn: str, bucket_arn: str, key_arn: str, signing_key_parameter_arn: str) -> str:
+def server_policy(
+    parameter_arn: str,
+    bucket_arn: str,
+    key_arn: str,
+    signing_key_parameter_arn: str,
+    signing_kms_key_arn: str,
+) -> str:
     """Publishing its own kubeconfig, reading the ServiceAccount signing key, and the etcd snapshots
     in their folder of their bucket."""
     return policy_document(
@@ -324,6 +332,13 @@ def server_policy(parameter_arn: str, bucket_arn: str, key_arn: str, signing_key
             "Effect": "Allow",
             "Action": "ssm:GetParameter",
             "Resource": signing_key_parameter_arn,
+        },
+        {
+            "Sid": "DecryptServiceAccountSigningKey",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": signing_kms_key_arn,
+            "Condition": {"StringLike": {"kms:ViaService": "ssm.*.amazonaws.com"}},
         },
         {
             "Sid": "ListSnapshots",

@@ -1,8 +1,9 @@
 """The cluster's ServiceAccount token issuer, published so that AWS STS trusts it (IRSA without EKS).
 
 * A signing key of the stack's own (RSA 2048, as EKS uses): Pulumi keeps it as a secret; the
-  servers read it at boot from an SSM SecureString and the API server signs ServiceAccount tokens
-  with it (aws/user_data.py: `service-account-issuer` and `service-account-signing-key-file`).
+  servers read it at boot from an SSM SecureString (encrypted with a KMS key of its own) and the
+  API server signs ServiceAccount tokens with it (aws/user_data.py: `service-account-issuer` and
+  `service-account-signing-key-file`).
 * The OpenID Connect discovery document and the JWKS with the key's public half, in an S3 bucket
   whose policy lets anyone read exactly those two objects and nothing else: STS fetches them
   without credentials. That is the one public bucket of the platform (policy
@@ -32,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..errors import ComponentInputError
+from .encryption_key import EncryptionKey
 from .iam import policy_document
 from .private_bucket import tls_only_bucket_policy
 from .workload_role import STS_AUDIENCE
@@ -158,6 +160,7 @@ class ServiceAccountIssuer(pulumi.ComponentResource):
     oidc_provider_arn: pulumi.Output[str]
     signing_key_parameter_name: str
     signing_key_parameter_arn: pulumi.Output[str]
+    signing_key_kms_key_arn: pulumi.Output[str]
     public_key_pem: pulumi.Output[str]
 
     def __init__(
@@ -168,17 +171,37 @@ class ServiceAccountIssuer(pulumi.ComponentResource):
         self.signing_key = tls.PrivateKey(
             f"{name}-signing-key", algorithm="RSA", rsa_bits=SIGNING_KEY_BITS, opts=child
         )
+        parameter_key = EncryptionKey(
+            f"{name}-parameter-key",
+            description=f"{args.name_prefix}: encrypts the K3s ServiceAccount signing key in SSM",
+            opts=child,
+        )
         self.signing_key_parameter_name = f"/{args.name_prefix}/k3s/service-account-signing-key"
         self.signing_key_parameter = aws.ssm.Parameter(
             f"{name}-signing-key-parameter",
             name=self.signing_key_parameter_name,
             description="K3s servers: the key the API server signs ServiceAccount tokens with",
             type="SecureString",
+            key_id=parameter_key.arn,
             value=self.signing_key.private_key_pem,
             opts=child,
         )
 
         self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket_prefix=f"{args.name_prefix}-oidc-", opts=child)
+        # The documents never expire; the rule only clears interrupted uploads.
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "id": "abort-incomplete-multipart-uploads",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+                }
+            ],
+            opts=child,
+        )
         ownership = aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=self.bucket.id,
@@ -239,6 +262,7 @@ class ServiceAccountIssuer(pulumi.ComponentResource):
         self.issuer_host = self.issuer_url.apply(issuer_host)
         self.oidc_provider_arn = self.provider.arn
         self.signing_key_parameter_arn = self.signing_key_parameter.arn
+        self.signing_key_kms_key_arn = parameter_key.arn
         self.public_key_pem = self.signing_key.public_key_pem
         self.register_outputs(
             {

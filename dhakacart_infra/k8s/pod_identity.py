@@ -67,6 +67,29 @@ def webhook_command(namespace: str, region: str) -> list[str]:
     ]
 
 
+API_TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"  # noqa: S105 - a path, not a secret
+API_TOKEN_SECONDS = 3600
+
+
+def api_token_volume() -> dict:
+    """What the kubelet would automount: a short-lived, rotated token for the API server, its CA and
+    the namespace."""
+    return {
+        "name": "api-token",
+        "projected": {
+            "sources": [
+                {"serviceAccountToken": {"path": "token", "expirationSeconds": API_TOKEN_SECONDS}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {
+                    "downwardAPI": {
+                        "items": [{"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}]
+                    }
+                },
+            ]
+        },
+    }
+
+
 def webhook_replicas(servers: int) -> int:
     return 2 if servers >= 2 else 1
 
@@ -187,6 +210,9 @@ class PodIdentityWebhook(pulumi.ComponentResource):
                     "metadata": {"labels": {**labels, "app.kubernetes.io/version": WEBHOOK_VERSION}},
                     "spec": {
                         "serviceAccountName": account.metadata["name"],
+                        # Its one API credential is mounted explicitly below (it watches
+                        # ServiceAccounts), in the place client-go looks; nothing else gets one.
+                        "automountServiceAccountToken": False,
                         "enableServiceLinks": False,
                         "priorityClassName": "system-cluster-critical",
                         # On the servers: an agent's scale-down never takes it away.
@@ -224,10 +250,16 @@ class PodIdentityWebhook(pulumi.ComponentResource):
                                     "limits": {"cpu": "200m", "memory": "128Mi"},
                                 },
                                 "securityContext": container_security_context(RUN_AS_USER),
-                                "volumeMounts": [{"name": "cert", "mountPath": CERT_DIR, "readOnly": True}],
+                                "volumeMounts": [
+                                    {"name": "cert", "mountPath": CERT_DIR, "readOnly": True},
+                                    {"name": "api-token", "mountPath": API_TOKEN_DIR, "readOnly": True},
+                                ],
                             }
                         ],
-                        "volumes": [{"name": "cert", "secret": {"secretName": CERTIFICATE_SECRET}}],
+                        "volumes": [
+                            {"name": "cert", "secret": {"secretName": CERTIFICATE_SECRET}},
+                            api_token_volume(),
+                        ],
                     },
                 },
             },

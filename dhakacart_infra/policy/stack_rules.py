@@ -56,16 +56,27 @@ def vpc_flow_logs(resources: Sequence[StackResource], stack: str) -> list[StackV
             if not any(_refers_to(f, "vpcId", vpc, "id") for f in flow_logs)]
 
 
+def _sse_algorithms(config: StackResource) -> list[Any]:
+    return [value_at(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm")
+            for rule in list_of(config.props.get("rules"))]
+
+
 def s3_encryption(resources: Sequence[StackResource], stack: str) -> list[StackViolation]:
     configs = [r for r in resources if r.type in S3_SSE_CONFIGS]
     found = []
     for bucket in (r for r in resources if r.type in S3_BUCKETS):
         inline = value_at(bucket.props, "serverSideEncryptionConfiguration", "rule",
-                      "applyServerSideEncryptionByDefault", "sseAlgorithm")
-        if inline or any(_refers_to(c, "bucket", bucket, "bucket", "id") for c in configs):
-            continue
-        found.append(StackViolation(f"bucket {bucket.name} has no default encryption: add a "
-                                    "BucketServerSideEncryptionConfiguration (aws:kms)", bucket.urn))
+                          "applyServerSideEncryptionByDefault", "sseAlgorithm")
+        algorithms = [inline] if inline else [
+            a for c in configs if _refers_to(c, "bucket", bucket, "bucket", "id") for a in _sse_algorithms(c)]
+        if not algorithms:
+            found.append(StackViolation(f"bucket {bucket.name} has no default encryption: add a "
+                                        "BucketServerSideEncryptionConfiguration (aws:kms)", bucket.urn))
+        # Only the issuer's public documents may do without a KMS key (anonymous readers cannot use one).
+        elif any(a not in ("aws:kms", "aws:kms:dsse", UNKNOWN) for a in algorithms) \
+                and not _publishes_issuer_documents_only(resources, bucket):
+            found.append(StackViolation(f"bucket {bucket.name} is encrypted with {algorithms}: use aws:kms "
+                                        "with a customer-managed key", bucket.urn))
     return found
 
 

@@ -20,7 +20,8 @@ def bucket_program(retention_days: int = 7):
     def program() -> None:
         bucket = LokiBucket("loki", LokiBucketArgs(name_prefix="dhakacart-prod-loki-",
                                                    retention_days=retention_days,
-                                                   trust=ServiceAccountTrust("dhakacart-prod", PROVIDER, ISSUER_HOST),
+                                                   trust=ServiceAccountTrust("dhakacart-prod", PROVIDER,
+                                                                             ISSUER_HOST),
                                                    tags={"project": "dhakacart"}))
         pulumi.export("lokiBucket", bucket.bucket_name)
 

@@ -47,7 +47,8 @@ def observability_program(
             namespace=monitoring.namespace_name,
             loki_retention_days=loki_retention_days,
             loki_storage_gb=10,
-            s3=LokiS3Storage(bucket_name="dhakacart-prod-loki-abc", region="ap-south-1", role_arn=LOKI_ROLE_ARN)
+            s3=LokiS3Storage(bucket_name="dhakacart-prod-loki-abc", region="ap-south-1",
+                             role_arn=LOKI_ROLE_ARN)
             if s3
             else None,
             monitoring_crds=monitoring.release,
